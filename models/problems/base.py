@@ -1,0 +1,72 @@
+"""The problem plug-in contract.
+
+A problem is described in two parts so that the API process never imports torch:
+
+* :class:`ProblemSpec` — plain data (default space, outcomes, whether a simulator exists),
+  registered under a stable key through the ``designloop.problems`` entry-point group;
+* :class:`Problem` — the implementation (simulator, physics), named by ``spec.implementation``
+  as ``"module:Class"`` and imported only where it runs (a worker).
+
+The spec's ``default_space`` / ``default_objectives`` / ``default_constraints`` use the same
+JSON shapes as the public API (see ``service.schemas``).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+class ProblemError(Exception):
+    """A problem plug-in is broken, or was asked something it cannot answer."""
+
+
+class DesignError(ProblemError):
+    """A design handed to a problem is not a point of its space."""
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    key: str
+    title: str
+    description: str
+    default_space: Mapping[str, Any] | None = None
+    default_objectives: Sequence[Mapping[str, Any]] | None = None
+    default_constraints: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    has_simulator: bool = False
+    implementation: str | None = None
+
+
+class Problem(abc.ABC):
+    """A design problem that can evaluate designs itself (a simulator or an analytic truth).
+
+    Subclasses set ``spec`` and implement :meth:`_evaluate_true`; the public
+    :meth:`evaluate` checks its input first, so a plug-in never sees a malformed design.
+    """
+
+    spec: ClassVar[ProblemSpec]
+
+    def evaluate(self, designs: Sequence[Mapping[str, Any]]) -> list[dict[str, float]]:
+        """Outcome values for each design, in the units of the spec's outcomes.
+
+        Example:
+            >>> problem.evaluate([{"x1": 0.5, "x2": 0.5}])  # doctest: +SKIP
+            [{"value": 26.9, "constraint": 0.25}]
+        """
+        names = self.parameter_names()
+        for index, design in enumerate(designs):
+            missing = [n for n in names if n not in design]
+            if missing:
+                raise DesignError(f"design {index} lacks parameters {missing}")
+        return self._evaluate_true(designs)
+
+    def parameter_names(self) -> list[str]:
+        space = self.spec.default_space or {}
+        names = [p["name"] for p in space.get("parameters", [])]
+        return names + [c for g in space.get("compositions", []) for c in g["components"]]
+
+    @abc.abstractmethod
+    def _evaluate_true(self, designs: Sequence[Mapping[str, Any]]) -> list[dict[str, float]]:
+        """Evaluate checked designs."""

@@ -1,0 +1,224 @@
+"""Jobs: the database row is the truth; the broker only delivers job ids, at least once.
+
+The lease protocol:
+
+* :func:`claim` turns a *queued* job into *running* under a fresh random ``lease_token``; a
+  duplicate delivery finds the job running (or finished) and gets ``None``.
+* :func:`fence` re-asserts the lease inside the transaction that writes results: when it
+  fails, the attempt has been superseded (reaped, or the job finished) and its writes roll back.
+  On PostgreSQL the fence's ``UPDATE`` also locks the job row until commit, so the reaper cannot
+  requeue a job between the fence and the commit of its results.
+* :func:`reap` requeues running jobs whose heartbeat is stale, republishes queued jobs nobody
+  claimed, and fails a job for good after ``max_attempts``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from service.db.base import utcnow
+from service.db.tables import Job
+from service.enums import JobKind, JobStatus
+from service.errors import Conflict, LeaseLost, NotFound
+from service.repositories.pagination import paginate
+
+
+def create_job(session: Session, *, project_id: uuid.UUID, kind: JobKind, queue: str,
+               campaign_id: uuid.UUID | None = None, params: dict[str, Any] | None = None,
+               max_attempts: int = 3, parent_id: uuid.UUID | None = None) -> Job:
+    """A queued job row. Publish its id only after the transaction that made it commits."""
+    job = Job(project_id=project_id, campaign_id=campaign_id, kind=kind, queue=queue,
+              params=params or {}, max_attempts=max_attempts, parent_id=parent_id,
+              status=JobStatus.queued)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get_job(session: Session, project_id: uuid.UUID, job_id: uuid.UUID) -> Job:
+    job = session.scalar(select(Job).where(Job.id == job_id, Job.project_id == project_id))
+    if job is None:
+        raise NotFound("job", job_id)
+    return job
+
+
+def list_jobs(session: Session, project_id: uuid.UUID, *, limit: int, cursor: str | None,
+              campaign_id: uuid.UUID | None = None,
+              status: JobStatus | None = None) -> tuple[list[Job], str | None]:
+    stmt = select(Job).where(Job.project_id == project_id)
+    if campaign_id is not None:
+        stmt = stmt.where(Job.campaign_id == campaign_id)
+    if status is not None:
+        stmt = stmt.where(Job.status == status)
+    return paginate(session, stmt, Job, limit=limit, cursor=cursor)
+
+
+def mark_published(session: Session, job_ids: list[uuid.UUID]) -> None:
+    if job_ids:
+        session.execute(update(Job).where(Job.id.in_(job_ids)).values(
+            published_at=utcnow(), publish_count=Job.publish_count + 1))
+
+
+def claim(session: Session, job_id: uuid.UUID, owner: str) -> str | None:
+    """Take the job for this attempt: its new lease token, or ``None`` if it is not queued."""
+    token = secrets.token_hex(16)
+    now = utcnow()
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.queued, Job.attempts < Job.max_attempts)
+        .values(status=JobStatus.running, lease_token=token, lease_owner=owner,
+                heartbeat_at=now, attempts=Job.attempts + 1, message="running",
+                started_at=now, error=None)
+        .execution_options(synchronize_session=False))
+    return token if result.rowcount == 1 else None
+
+
+def _held(job_id: uuid.UUID, token: str) -> Any:
+    return and_(Job.id == job_id, Job.lease_token == token, Job.status == JobStatus.running)
+
+
+def heartbeat(session: Session, job_id: uuid.UUID, token: str, *, progress: float | None = None,
+              message: str | None = None) -> bool:
+    """Refresh the lease (and report progress); ``False`` when this attempt lost the lease."""
+    values: dict[str, Any] = {"heartbeat_at": utcnow()}
+    if progress is not None:
+        values["progress"] = min(max(progress, 0.0), 1.0)
+    if message is not None:
+        values["message"] = message
+    result = session.execute(update(Job).where(_held(job_id, token)).values(**values)
+                             .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def fence(session: Session, job_id: uuid.UUID, token: str) -> None:
+    """Assert, inside the current transaction, that this attempt still holds the job.
+
+    Raises:
+        LeaseLost: the job was reaped, cancelled or finished by another attempt.
+    """
+    if not heartbeat(session, job_id, token):
+        raise LeaseLost(f"job {job_id}: this attempt no longer holds the lease")
+
+
+def succeed(session: Session, job_id: uuid.UUID, token: str, result: dict[str, Any]) -> None:
+    """Finish the job (in the same transaction as its results, after :func:`fence`)."""
+    _finish(session, job_id, token, status=JobStatus.succeeded, result=result, error=None,
+            message="succeeded")
+
+
+def fail(session: Session, job_id: uuid.UUID, token: str, error: dict[str, Any]) -> None:
+    _finish(session, job_id, token, status=JobStatus.failed, result=None, error=error,
+            message=str(error.get("message", "failed"))[:500])
+
+
+def _finish(session: Session, job_id: uuid.UUID, token: str, *, status: JobStatus,
+            result: dict[str, Any] | None, error: dict[str, Any] | None, message: str) -> None:
+    values: dict[str, Any] = {"status": status, "result": result, "error": error,
+                              "finished_at": utcnow(), "lease_token": None, "message": message}
+    if status == JobStatus.succeeded:
+        values["progress"] = 1.0
+    done = session.execute(update(Job).where(_held(job_id, token)).values(**values)
+                           .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise LeaseLost(f"job {job_id}: this attempt no longer holds the lease")
+
+
+def release(session: Session, job_id: uuid.UUID, token: str, reason: str) -> bool:
+    """Hand the job back to the queue (an infrastructure hiccup, not the job's fault)."""
+    result = session.execute(
+        update(Job).where(_held(job_id, token))
+        .values(status=JobStatus.queued, lease_token=None, message=f"requeued: {reason}")
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def cancel(session: Session, job: Job) -> Job:
+    if job.status.is_final:
+        raise Conflict(f"job {job.id} is {job.status.value} already")
+    job.status = JobStatus.cancelled
+    job.lease_token = None
+    job.finished_at = utcnow()
+    job.message = "cancelled"
+    session.flush()
+    return job
+
+
+def fail_unclaimable(session: Session, job_id: uuid.UUID, error: dict[str, Any]) -> bool:
+    """Fail a job that no attempt holds (e.g. its campaign vanished before it was claimed)."""
+    result = session.execute(
+        update(Job).where(Job.id == job_id, Job.status == JobStatus.queued)
+        .values(status=JobStatus.failed, error=error, finished_at=utcnow(),
+                message=str(error.get("message", "failed"))[:500])
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+@dataclass(frozen=True)
+class ReapReport:
+    """What one pass of the reaper did: ids to publish (after commit) and ids failed."""
+
+    republish: list[tuple[uuid.UUID, str]]
+    requeued: list[uuid.UUID]
+    failed: list[uuid.UUID]
+
+
+def reap(session: Session, *, now: dt.datetime | None = None, lease_timeout_s: float,
+         republish_after_s: float, publish_grace_s: float, max_publishes: int) -> ReapReport:
+    """One reaper pass. Conditional updates make concurrent reapers safe.
+
+    * running with a heartbeat older than ``lease_timeout_s``: back to queued (or failed when
+      its attempts are used up);
+    * queued and never published for ``publish_grace_s`` (the API's send failed), or published
+      longer than ``republish_after_s`` ago without a claim (the broker lost it): publish again,
+      or fail once it has been published ``max_publishes`` times.
+    """
+    now = now or utcnow()
+    stale = now - dt.timedelta(seconds=lease_timeout_s)
+    requeued: list[uuid.UUID] = []
+    failed: list[uuid.UUID] = []
+    for job in session.scalars(select(Job).where(Job.status == JobStatus.running,
+                                                 Job.heartbeat_at < stale)):
+        exhausted = job.attempts >= job.max_attempts
+        values: dict[str, Any] = (
+            {"status": JobStatus.failed, "lease_token": None, "finished_at": now,
+             "error": {"type": "WorkerLost", "message": (
+                 f"the worker running this job was lost {job.attempts} time(s); "
+                 f"giving up after max_attempts={job.max_attempts}")},
+             "message": "failed: worker lost"}
+            if exhausted else
+            {"status": JobStatus.queued, "lease_token": None, "published_at": None,
+             "message": f"requeued after a lost worker (attempt {job.attempts})"})
+        result = session.execute(
+            update(Job).where(Job.id == job.id, Job.status == JobStatus.running,
+                              Job.heartbeat_at < stale, Job.lease_token == job.lease_token)
+            .values(**values).execution_options(synchronize_session=False))
+        if result.rowcount == 1:
+            (failed if exhausted else requeued).append(job.id)
+
+    republish: list[tuple[uuid.UUID, str]] = []
+    grace = now - dt.timedelta(seconds=publish_grace_s)
+    lost = now - dt.timedelta(seconds=republish_after_s)
+    candidates = session.execute(select(Job.id, Job.queue, Job.publish_count).where(
+        Job.status == JobStatus.queued,
+        or_(and_(Job.published_at.is_(None), Job.created_at < grace), Job.published_at < lost)))
+    for job_id, queue, publish_count in candidates:
+        if publish_count >= max_publishes:
+            if fail_unclaimable(session, job_id, {
+                    "type": "NeverClaimed",
+                    "message": f"no worker claimed this job after {publish_count} publications"}):
+                failed.append(job_id)
+        else:
+            republish.append((job_id, queue))
+    # Requeued jobs are published at once: their worker is gone, nobody else will.
+    for job_id in requeued:
+        queue = session.scalar(select(Job.queue).where(Job.id == job_id))
+        if queue is not None and (job_id, queue) not in republish:
+            republish.append((job_id, queue))
+    return ReapReport(republish=republish, requeued=requeued, failed=failed)

@@ -1,0 +1,85 @@
+"""Observations: validated against the campaign as a whole batch, then stored together.
+
+All-or-nothing: every design and outcome of the batch is checked before the first row is
+added, so a bad row stores nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.db.tables import Campaign, Observation, Suggestion
+from service.enums import SuggestionStatus
+from service.errors import Conflict, InvalidInput
+from service.repositories.campaigns import campaign_spec
+from service.repositories.pagination import paginate
+from service.schemas.observation import ObservationBatch
+from service.schemas.space import design_errors
+
+
+def _check_batch(session: Session, campaign: Campaign, batch: ObservationBatch
+                 ) -> dict[uuid.UUID, Suggestion]:
+    spec = campaign_spec(campaign)
+    outcome_names = set(spec.outcome_names())
+    suggestion_ids = {o.suggestion_id for o in batch.observations if o.suggestion_id}
+    suggestions = {s.id: s for s in session.scalars(select(Suggestion).where(
+        Suggestion.id.in_(suggestion_ids), Suggestion.campaign_id == campaign.id))}
+    seen: set[uuid.UUID] = set()
+    for i, obs in enumerate(batch.observations):
+        base: list[str | int] = ["observations", i]
+        for path, message in design_errors(spec.space, obs.parameters):
+            raise InvalidInput(f"parameters.{'.'.join(path)}: {message}",
+                               field=[*base, "parameters", *path])
+        for name in obs.outcomes:
+            if name not in outcome_names:
+                raise InvalidInput(f"unknown outcome {name!r}; this campaign measures "
+                                   f"{sorted(outcome_names)}", field=[*base, "outcomes", name])
+        if not obs.failed:
+            missing = sorted(outcome_names - set(obs.outcomes))
+            if missing:
+                raise InvalidInput(f"outcomes {missing} are missing",
+                                   field=[*base, "outcomes", missing[0]])
+        if obs.suggestion_id is not None:
+            suggestion = suggestions.get(obs.suggestion_id)
+            if suggestion is None:
+                raise InvalidInput("no such suggestion in this campaign",
+                                   field=[*base, "suggestion_id"])
+            if suggestion.status != SuggestionStatus.pending or obs.suggestion_id in seen:
+                raise Conflict(f"suggestion {obs.suggestion_id} is {suggestion.status.value}, "
+                               "not pending", details={"loc": [*base, "suggestion_id"]})
+            seen.add(obs.suggestion_id)
+    return suggestions
+
+
+def add_observations(session: Session, campaign: Campaign, batch: ObservationBatch,
+                     *, posted_by: str) -> list[Observation]:
+    """Store the batch and mark the suggestions it answers as observed."""
+    suggestions = _check_batch(session, campaign, batch)
+    rows = []
+    for obs in batch.observations:
+        row = Observation(campaign_id=campaign.id, suggestion_id=obs.suggestion_id,
+                          parameters=obs.parameters, outcomes=obs.outcomes,
+                          noise_sd=obs.noise_sd, failed=obs.failed,
+                          failure_reason=obs.failure_reason, posted_by=posted_by)
+        session.add(row)
+        rows.append(row)
+        if obs.suggestion_id is not None:
+            suggestions[obs.suggestion_id].status = SuggestionStatus.observed
+    # The suggestion rows carry a version column: a concurrent abandon or observe of the same
+    # suggestion makes this flush raise StaleDataError (answered 409) instead of double-counting.
+    session.flush()
+    return rows
+
+
+def list_observations(session: Session, campaign_id: uuid.UUID, *, limit: int,
+                      cursor: str | None) -> tuple[list[Observation], str | None]:
+    stmt = select(Observation).where(Observation.campaign_id == campaign_id)
+    return paginate(session, stmt, Observation, limit=limit, cursor=cursor)
+
+
+def all_observations(session: Session, campaign_id: uuid.UUID) -> list[Observation]:
+    return list(session.scalars(select(Observation).where(Observation.campaign_id == campaign_id)
+                                .order_by(Observation.created_at, Observation.id)))

@@ -1,0 +1,43 @@
+"""Keyset pagination over ``(created_at, id)``: stable under concurrent inserts, O(limit)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import uuid
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.orm import Session
+
+from service.errors import InvalidInput
+
+RowT = TypeVar("RowT")
+
+
+def encode_cursor(created_at: dt.datetime, ident: uuid.UUID) -> str:
+    raw = f"{created_at.isoformat()}|{ident}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, ident = raw.split("|")
+        return dt.datetime.fromisoformat(stamp), uuid.UUID(ident)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("cursor is not one this service issued", field="cursor") from exc
+
+
+def paginate(session: Session, stmt: Select[Any], table: Any, *, limit: int,
+             cursor: str | None) -> tuple[list[Any], str | None]:
+    """One page of ``stmt`` ordered by ``(created_at, id)``, and the cursor of the next."""
+    if cursor:
+        created_at, ident = decode_cursor(cursor)
+        stmt = stmt.where(or_(table.created_at > created_at,
+                              and_(table.created_at == created_at, table.id > ident)))
+    rows = list(session.scalars(stmt.order_by(table.created_at, table.id).limit(limit + 1)))
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        return rows[:limit], encode_cursor(last.created_at, last.id)
+    return rows, None

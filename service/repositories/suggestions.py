@@ -1,0 +1,90 @@
+"""Suggestions: listing, abandoning, and the fenced write of a new batch.
+
+Two jobs computing suggestions for one campaign at once must never both commit designs from
+the same view of what is pending. :func:`store_suggestions` therefore bumps
+``campaigns.suggestions_version`` with a compare-and-set; the loser's transaction rolls back
+and its job recomputes from the new state. The partial unique index on pending design keys is
+the last line of defence.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from models.space.keys import design_key
+from service.db.tables import Campaign, Observation, Suggestion
+from service.enums import SuggestionStatus
+from service.errors import Conflict, NotFound
+from service.repositories.pagination import paginate
+
+
+class SuggestionRace(Conflict):
+    """Another writer changed the campaign's pending set since this job read it."""
+
+
+def list_suggestions(session: Session, campaign_id: uuid.UUID, *, limit: int, cursor: str | None,
+                     status: SuggestionStatus | None = None) -> tuple[list[Suggestion],
+                                                                      str | None]:
+    stmt = select(Suggestion).where(Suggestion.campaign_id == campaign_id)
+    if status is not None:
+        stmt = stmt.where(Suggestion.status == status)
+    return paginate(session, stmt, Suggestion, limit=limit, cursor=cursor)
+
+
+def get_suggestion(session: Session, campaign_id: uuid.UUID, suggestion_id: uuid.UUID
+                   ) -> Suggestion:
+    row = session.scalar(select(Suggestion).where(Suggestion.id == suggestion_id,
+                                                  Suggestion.campaign_id == campaign_id))
+    if row is None:
+        raise NotFound("suggestion", suggestion_id)
+    return row
+
+
+def abandon(session: Session, suggestion: Suggestion) -> Suggestion:
+    """Give a pending suggestion back (it stops counting as in flight)."""
+    if suggestion.status != SuggestionStatus.pending:
+        raise Conflict(f"suggestion {suggestion.id} is {suggestion.status.value}, not pending")
+    suggestion.status = SuggestionStatus.abandoned
+    session.flush()
+    return suggestion
+
+
+def taken_design_keys(session: Session, campaign_id: uuid.UUID) -> set[str]:
+    """Keys of designs that must not be suggested again: pending ones and observed ones."""
+    pending = session.scalars(select(Suggestion.design_key).where(
+        Suggestion.campaign_id == campaign_id, Suggestion.status == SuggestionStatus.pending))
+    observed = session.scalars(select(Observation.parameters).where(
+        Observation.campaign_id == campaign_id))
+    return set(pending) | {design_key(p) for p in observed}
+
+
+def store_suggestions(session: Session, campaign: Campaign, designs: Sequence[dict[str, Any]], *,
+                      job_id: uuid.UUID | None, strategy: str, read_version: int,
+                      strategy_state: dict[str, Any],
+                      predictions: Sequence[dict[str, Any]] | None = None,
+                      model_version_id: uuid.UUID | None = None) -> list[Suggestion]:
+    """Store a batch computed from the pending set at ``read_version``.
+
+    Raises:
+        SuggestionRace: the campaign's pending set changed since ``read_version``.
+    """
+    bumped = session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign.id, Campaign.suggestions_version == read_version)
+        .values(suggestions_version=read_version + 1, strategy_state=strategy_state)
+        .execution_options(synchronize_session=False))
+    if bumped.rowcount != 1:
+        raise SuggestionRace(f"campaign {campaign.id} changed while suggestions were computed")
+    rows = [Suggestion(campaign_id=campaign.id, job_id=job_id, parameters=dict(design),
+                       design_key=design_key(design), strategy=strategy,
+                       predictions=dict(predictions[i]) if predictions else {},
+                       model_version_id=model_version_id)
+            for i, design in enumerate(designs)]
+    session.add_all(rows)
+    session.flush()
+    return rows
