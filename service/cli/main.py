@@ -1,0 +1,231 @@
+"""The ``designloop`` command line.
+
+Operator commands (``serve``, ``worker``, ``migrate``, ``reap``, ``project create``, ``demo``)
+act on the configured deployment. Campaign commands act as a project, identified by its API
+key (``--key`` or ``DESIGNLOOP_API_KEY``), through the same repository functions the HTTP API
+uses, so the CLI can never do what the API would refuse.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from service.config import get_settings
+from service.db.engine import session_scope
+from service.errors import DesignloopError, Unauthorized
+from service.jobs import publish_jobs, submit
+from service.enums import JobKind
+from service.repositories import campaigns as campaign_rows
+from service.repositories import jobs as job_rows
+from service.repositories import observations as observation_rows
+from service.repositories import projects as project_rows
+from service.schemas.campaign import CampaignCreate, CampaignRead
+from service.schemas.job import JobRead
+from service.schemas.observation import ObservationBatch
+
+app = typer.Typer(help="designloop: inverse design and discovery campaigns.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+project_app = typer.Typer(help="Projects (tenants) and their API keys.", no_args_is_help=True)
+campaign_app = typer.Typer(help="Design campaigns.", no_args_is_help=True)
+job_app = typer.Typer(help="Queued work.", no_args_is_help=True)
+app.add_typer(project_app, name="project")
+app.add_typer(campaign_app, name="campaign")
+app.add_typer(job_app, name="job")
+
+console = Console()
+KeyOption = Annotated[str | None, typer.Option("--key", envvar="DESIGNLOOP_API_KEY",
+                                               help="The project's API key.")]
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code=1)
+
+
+def _project_id(key: str | None) -> uuid.UUID:
+    if not key:
+        _fail("give the project's API key with --key or DESIGNLOOP_API_KEY")
+    with session_scope() as session:
+        row = project_rows.authenticate(session, key or "")
+        if row is None:
+            raise Unauthorized("the API key is not valid")
+        return row.project_id
+
+
+def _print_json(data: Any) -> None:
+    console.print_json(json.dumps(data, default=str))
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Run the HTTP API (uvicorn)."""
+    import uvicorn
+
+    uvicorn.run("service.api.app:create_app", factory=True, host=host, port=port,
+                workers=workers, proxy_headers=True)
+
+
+@app.command()
+def worker(queues: str = typer.Option(None, help="Comma-separated queues (default: settings)."),
+           concurrency: int = 1, pool: str = "prefork") -> None:
+    """Run a Celery worker (the task code lives in ``workers/``; this only starts it)."""
+    queues = queues or get_settings().worker_queues
+    argv = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", queues,
+            "-c", str(concurrency), "--pool", pool, "--loglevel", "INFO", "-E"]
+    os.execv(sys.executable, argv)
+
+
+@app.command()
+def migrate(revision: str = "head") -> None:
+    """Bring the database schema to ``revision`` (Alembic)."""
+    from service.migrate import upgrade
+
+    upgrade(revision=revision)
+    console.print(f"database at {revision}: {get_settings().resolved_database_url}")
+
+
+@app.command()
+def reap() -> None:
+    """Run one reaper pass: requeue jobs of lost workers, republish lost messages."""
+    from service.jobs import reap_once
+
+    report = reap_once()
+    console.print(f"republished {len(report.republish)}, requeued {len(report.requeued)}, "
+                  f"failed {len(report.failed)}")
+
+
+@project_app.command("create")
+def project_create(name: str) -> None:
+    """Create a project and print its API key (shown once, stored only as a hash)."""
+    with session_scope() as session:
+        project = project_rows.create_project(session, name)
+        _, key = project_rows.create_api_key(session, project.id, label="created by CLI")
+    console.print(f"project [bold]{name}[/bold] {project.id}")
+    console.print("API key (shown once, keep it safe):")
+    print(key)
+
+
+@campaign_app.command("create")
+def campaign_create(spec: Annotated[Path, typer.Argument(help="JSON file: the campaign body.")],
+                    key: KeyOption = None) -> None:
+    """Create a campaign from a JSON file shaped like ``POST /v1/campaigns``."""
+    project_id = _project_id(key)
+    try:
+        request = CampaignCreate.model_validate_json(spec.read_text())
+    except ValidationError as exc:
+        _fail(str(exc))
+        return
+    with session_scope() as session:
+        campaign = campaign_rows.create_campaign(session, project_id, request)
+    console.print(f"campaign {campaign.id}")
+
+
+@campaign_app.command("list")
+def campaign_list(key: KeyOption = None, limit: int = 50) -> None:
+    project_id = _project_id(key)
+    table = Table("id", "name", "problem", "created")
+    with session_scope() as session:
+        rows, _ = campaign_rows.list_campaigns(session, project_id, limit=limit, cursor=None)
+        for row in rows:
+            table.add_row(str(row.id), row.name, row.problem, row.created_at.isoformat())
+    console.print(table)
+
+
+@campaign_app.command("show")
+def campaign_show(campaign_id: uuid.UUID, key: KeyOption = None) -> None:
+    project_id = _project_id(key)
+    with session_scope() as session:
+        campaign = campaign_rows.get_campaign(session, project_id, campaign_id)
+        read = CampaignRead.model_validate(campaign)
+        read.summary = campaign_rows.summarize(session, campaign)
+    _print_json(read.model_dump(mode="json"))
+
+
+@app.command()
+def suggest(campaign_id: uuid.UUID, count: int = 1, key: KeyOption = None,
+            wait: bool = typer.Option(True, help="Wait for the job and print the designs.")) -> None:
+    """Ask for ``count`` new designs (queues a job)."""
+    project_id = _project_id(key)
+    if not 1 <= count <= get_settings().max_suggestion_count:
+        _fail(f"count must be in [1, {get_settings().max_suggestion_count}]")
+    with session_scope() as session:
+        campaign = campaign_rows.get_campaign(session, project_id, campaign_id)
+        job = submit(session, project_id=project_id, kind=JobKind.suggest,
+                     campaign_id=campaign.id, params={"count": count},
+                     strategy_kind=campaign.spec["strategy"]["kind"])
+    publish_jobs([(job.id, job.kind, job.queue)])
+    console.print(f"job {job.id} queued")
+    if wait:
+        _print_json(wait_for_job(project_id, job.id).model_dump(mode="json"))
+
+
+@app.command()
+def observe(campaign_id: uuid.UUID,
+            data: Annotated[Path, typer.Argument(help="JSON file: {\"observations\": [...]}")],
+            key: KeyOption = None) -> None:
+    """Post measurements (all or nothing)."""
+    project_id = _project_id(key)
+    try:
+        batch = ObservationBatch.model_validate_json(data.read_text())
+    except ValidationError as exc:
+        _fail(str(exc))
+        return
+    with session_scope() as session:
+        campaign = campaign_rows.get_campaign(session, project_id, campaign_id)
+        rows = observation_rows.add_observations(session, campaign, batch, posted_by="cli")
+    console.print(f"stored {len(rows)} observation(s)")
+
+
+@job_app.command("show")
+def job_show(job_id: uuid.UUID, key: KeyOption = None) -> None:
+    project_id = _project_id(key)
+    with session_scope() as session:
+        job = job_rows.get_job(session, project_id, job_id)
+        _print_json(JobRead.model_validate(job).model_dump(mode="json"))
+
+
+def wait_for_job(project_id: uuid.UUID, job_id: uuid.UUID, timeout_s: float = 600.0) -> JobRead:
+    """Poll the job row until it is final (the row, not the broker, is the truth)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with session_scope() as session:
+            job = JobRead.model_validate(job_rows.get_job(session, project_id, job_id))
+        if job.status.is_final or time.monotonic() > deadline:
+            return job
+        time.sleep(0.2)
+
+
+@app.command()
+def demo(rounds: int = 5, batch: int = 4, problem: str = "branin",
+         home: Path | None = typer.Option(None, help="Embedded state directory.")) -> None:
+    """Run a whole campaign on the embedded default: suggest -> simulate -> observe, per round.
+
+    State lives under ``home`` (default ``.designloop``): run it again and the campaign goes on
+    from where it stopped.
+    """
+    from service.cli.demo import run_demo
+
+    run_demo(rounds=rounds, batch=batch, problem=problem, home=home, console=console)
+
+
+def main() -> None:
+    try:
+        app()
+    except DesignloopError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
