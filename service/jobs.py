@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.config import get_settings
@@ -22,6 +23,9 @@ from service.queue import publish
 from service.repositories import jobs as job_rows
 
 log = logging.getLogger(__name__)
+
+# A job published this many times without any worker claiming it fails for good.
+MAX_PUBLISHES = 20
 
 # Which queue each kind of work goes to: model fitting and design on GPU workers.
 HEAVY_KINDS = {JobKind.train, JobKind.reprocess}
@@ -52,16 +56,24 @@ def publish_jobs(jobs: Iterable[tuple[uuid.UUID, JobKind, str]]) -> None:
 
 
 def reap_once() -> job_rows.ReapReport:
-    """One reaper pass over the whole database; publishes what it requeued."""
+    """One reaper pass over the whole database; publishes what it requeued or found lost.
+
+    The pass stamps the jobs it will publish inside its own transaction, then publishes after
+    the commit; a send that fails is only logged (the next pass after ``republish_after_s``
+    sends it again), so a broker outage never blocks the requeueing itself.
+    """
     settings = get_settings()
     with session_scope() as session:
         report = job_rows.reap(
             session, lease_timeout_s=settings.lease_timeout_s,
             republish_after_s=settings.republish_after_s,
             publish_grace_s=min(settings.republish_after_s, 10 * settings.heartbeat_interval_s),
-            max_publishes=20)
-        kinds = {job_id: session.get(Job, job_id).kind for job_id, _ in report.republish}
+            max_publishes=MAX_PUBLISHES)
+        kinds = {job_id: kind for job_id, kind in session.execute(select(Job.id, Job.kind).where(
+            Job.id.in_([job_id for job_id, _ in report.republish])))}
     if report.requeued or report.failed:
         log.warning("reaper: requeued %s, failed %s", report.requeued, report.failed)
-    publish_jobs((job_id, kinds[job_id], queue) for job_id, queue in report.republish)
+    for job_id, queue in report.republish:
+        if publish(job_id, kinds[job_id], queue):
+            log.info("reaper: republished job %s to %s", job_id, queue)
     return report

@@ -29,9 +29,10 @@ PG = os.environ.get("DESIGNLOOP_TEST_PG", "postgres@127.0.0.1:5432")
 REDIS = os.environ.get("DESIGNLOOP_TEST_REDIS", "redis://127.0.0.1:6379/11")
 
 # Short job-timing contract for tests: hard limit < visibility timeout <= reaper thresholds.
-FAST_TIMINGS = dict(job_soft_time_limit_s=20.0, job_time_limit_s=25.0,
-                    broker_visibility_timeout_s=30.0, heartbeat_interval_s=0.5,
-                    lease_timeout_s=30.0, republish_after_s=30.0, reaper_interval_s=0.5)
+FAST_TIMINGS: dict[str, float] = {
+    "job_soft_time_limit_s": 20.0, "job_time_limit_s": 25.0, "broker_visibility_timeout_s": 30.0,
+    "heartbeat_interval_s": 0.5, "lease_timeout_s": 30.0, "republish_after_s": 30.0,
+    "reaper_interval_s": 0.5}
 
 
 def create_pg_database(prefix: str = "designloop_test") -> tuple[str, str]:
@@ -88,7 +89,8 @@ def broker_url() -> Iterator[str | None]:
 @pytest.fixture(scope="session")
 def settings(home: Path, database_url: str, broker_url: str | None) -> Iterator[Settings]:
     """Process settings for the whole test session (also exported to worker subprocesses)."""
-    s = Settings(home=home, database_url=database_url, broker_url=broker_url, **FAST_TIMINGS)
+    s = Settings.model_validate({"home": home, "database_url": database_url,
+                                "broker_url": broker_url, **FAST_TIMINGS})
     override_settings(s)
     yield s
     override_settings(None)

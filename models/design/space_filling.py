@@ -79,9 +79,15 @@ def space_filling_designs(
 
     Raises:
         InfeasibleSpaceError: Fewer than ``MIN_ACCEPTANCE_RATE`` of the points meet the linear
-            constraints (or, for a listed finite space, none does).
+            constraints, or an infinite space's feasible region is too small to yield ``count``
+            designs in ``MAX_DRAWS`` points (for a finite space small enough to list: no design
+            meets them).
         SpaceExhaustedError: A finite space holds fewer than ``count`` feasible designs that
-            are not excluded, or the stream stopped yielding new ones after ``MAX_DRAWS``.
+            are not excluded (known exactly up to ``ENUMERATION_LIMIT`` designs, else from the
+            stream running dry after ``MAX_DRAWS`` points).
+
+    A finite space small enough to list never fails for want of luck: if the stream stalls,
+    the remaining designs are taken from the list in a seeded order.
 
     Example:
         >>> space = Space.from_dict({"parameters": [
@@ -98,7 +104,9 @@ def space_filling_designs(
     if count == 0:
         return SpaceFillingResult(designs=[], next_skip=skip, acceptance_rate=1.0)
     excluded = set(exclude)
-    pool = _finite_pool(space, count, excluded)
+    size = space.cardinality
+    listable = size is not None and size <= ENUMERATION_LIMIT
+    _check_supply(space, count, excluded)
 
     stream = _UniformStream(space.dimension, seed=seed, skip=skip)
     chosen: list[dict[str, Any]] = []
@@ -121,40 +129,53 @@ def space_filling_designs(
                                           acceptance_rate=(accepted + seen + 1) / used)
         drawn += u.shape[0]
         accepted += len(rows)
-        if pool is None and drawn >= VERDICT_DRAWS and accepted / drawn < MIN_ACCEPTANCE_RATE:
+        # A listable space's supply was counted exactly: a low rate there is no verdict.
+        if not listable and drawn >= VERDICT_DRAWS and accepted / drawn < MIN_ACCEPTANCE_RATE:
             raise InfeasibleSpaceError(accepted / drawn, drawn)
 
-    if pool is not None:
-        # A listed finite space is known to hold enough designs: the stream only hit the
-        # hard-to-reach ones too rarely. Finish from the list in a seeded order.
-        rest = [d for d in pool if design_key(d) not in chosen_keys]
+    rate = accepted / drawn if drawn else 1.0
+    if listable:
+        # The stream reached the remaining designs too rarely (cells of tiny measure, or a
+        # budget of draws spent): finish from the list of the space, in a seeded order.
+        rest = [d for d in _supply(space, excluded) if design_key(d) not in chosen_keys]
         random.Random(seed).shuffle(rest)
         chosen.extend(rest[:count - len(chosen)])
-        return SpaceFillingResult(designs=chosen, next_skip=skip + drawn,
-                                  acceptance_rate=accepted / drawn)
-    raise SpaceExhaustedError(
-        count, len(chosen),
-        f"found only {len(chosen)} new designs of the {count} requested in {drawn} draws")
+        if len(chosen) == count:
+            return SpaceFillingResult(designs=chosen, next_skip=skip + drawn,
+                                      acceptance_rate=rate)
+    message = f"found only {len(chosen)} new designs of the {count} requested in {drawn} draws"
+    if size is None:
+        # A continuous space never runs out of new designs: its feasible region is too small.
+        raise InfeasibleSpaceError(rate, drawn, message + f" (acceptance rate {rate:.3g})")
+    raise SpaceExhaustedError(count, len(chosen), message)
 
 
-def _finite_pool(space: Space, count: int, excluded: set[str]) -> list[dict[str, Any]] | None:
-    """For a finite space, fail fast when it cannot supply ``count`` designs; for a small one,
-    return every feasible design that is not excluded (else ``None``)."""
+def _check_supply(space: Space, count: int, excluded: set[str]) -> None:
+    """Fail fast when a finite space cannot supply ``count`` new feasible designs: exactly, by
+    listing it, when it is small; by its size alone when it is large."""
     size = space.cardinality
     if size is None or (not space.linear_constraints and size - len(excluded) >= count):
-        return None  # infinite, or certainly large enough: every cell is reached by the stream
+        return  # infinite, or certainly large enough
     if size > ENUMERATION_LIMIT:
         if size < count:
             raise SpaceExhaustedError(count, size)
-        return None
+        return
+    available = len(_supply(space, excluded))
+    if available < count:
+        raise SpaceExhaustedError(count, available)
+
+
+def _supply(space: Space, excluded: set[str]) -> list[dict[str, Any]]:
+    """Every feasible design of a small finite space that is not excluded, in listing order.
+
+    Raises:
+        InfeasibleSpaceError: No design of the space meets the linear constraints.
+    """
     feasible = [d for d in space.iter_designs() if space.satisfies_linear_constraints(d)]
     if not feasible:
-        raise InfeasibleSpaceError(0.0, size, f"no design of the {size} in the space meets "
+        raise InfeasibleSpaceError(0.0, space.cardinality or 0, "no design of the space meets "
                                    "the linear constraints")
-    pool = [d for d in feasible if design_key(d) not in excluded]
-    if len(pool) < count:
-        raise SpaceExhaustedError(count, len(pool))
-    return pool
+    return [d for d in feasible if design_key(d) not in excluded]
 
 
 def _chunk_size(needed: int, rate: float, dimension: int) -> int:

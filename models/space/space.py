@@ -172,8 +172,12 @@ class SequenceParameter:
         return _floor_index(u, len(self.alphabet))
 
     def _values(self, column: Tensor) -> list[Any]:
-        letters = self.alphabet
-        return ["".join(letters[i] for i in row) for row in column.tolist()]
+        # Code points laid out as numpy fixed-width strings: one C pass, not a join per letter.
+        codes = torch.tensor([ord(letter) for letter in self.alphabet], dtype=torch.int32)
+        rows = codes[column].numpy().astype("<u4", copy=False)
+        if "\x00" in self.alphabet:  # numpy strips trailing NULs: spell such strings out
+            return ["".join(map(chr, row)) for row in rows.tolist()]
+        return rows.view(f"<U{self.length}")[:, 0].tolist()
 
     def _all_values(self) -> Iterator[Any]:
         return ("".join(letters) for letters in itertools.product(self.alphabet,

@@ -23,9 +23,9 @@ from rich.table import Table
 
 from service.config import get_settings
 from service.db.engine import session_scope
+from service.enums import JobKind
 from service.errors import DesignloopError, Unauthorized
 from service.jobs import publish_jobs, submit
-from service.enums import JobKind
 from service.repositories import campaigns as campaign_rows
 from service.repositories import jobs as job_rows
 from service.repositories import observations as observation_rows
@@ -77,7 +77,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 
 
 @app.command()
-def worker(queues: str = typer.Option(None, help="Comma-separated queues (default: settings)."),
+def worker(queues: Annotated[str | None, typer.Option(
+               help="Comma-separated queues (default: settings).")] = None,
            concurrency: int = 1, pool: str = "prefork") -> None:
     """Run a Celery worker (the task code lives in ``workers/``; this only starts it)."""
     queues = queues or get_settings().worker_queues
@@ -154,7 +155,7 @@ def campaign_show(campaign_id: uuid.UUID, key: KeyOption = None) -> None:
 
 @app.command()
 def suggest(campaign_id: uuid.UUID, count: int = 1, key: KeyOption = None,
-            wait: bool = typer.Option(True, help="Wait for the job and print the designs.")) -> None:
+            wait: Annotated[bool, typer.Option(help="Wait for the job.")] = True) -> None:
     """Ask for ``count`` new designs (queues a job)."""
     project_id = _project_id(key)
     if not 1 <= count <= get_settings().max_suggestion_count:
@@ -208,7 +209,8 @@ def wait_for_job(project_id: uuid.UUID, job_id: uuid.UUID, timeout_s: float = 60
 
 @app.command()
 def demo(rounds: int = 5, batch: int = 4, problem: str = "branin",
-         home: Path | None = typer.Option(None, help="Embedded state directory.")) -> None:
+         home: Annotated[Path | None, typer.Option(help="Embedded state directory.")] = None
+         ) -> None:
     """Run a whole campaign on the embedded default: suggest -> simulate -> observe, per round.
 
     State lives under ``home`` (default ``.designloop``): run it again and the campaign goes on

@@ -12,9 +12,9 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -94,6 +94,7 @@ def forget(session: Session, project_id: uuid.UUID, key: str) -> None:
 
 
 def purge_expired(session: Session, ttl: dt.timedelta) -> int:
-    result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at
-                                                          < utcnow() - ttl))
+    """Delete keys older than ``ttl``; how many went."""
+    result = cast(CursorResult[Any], session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - ttl)))
     return result.rowcount or 0

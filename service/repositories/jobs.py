@@ -18,9 +18,9 @@ import datetime as dt
 import secrets
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, Update, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.db.base import utcnow
@@ -28,6 +28,13 @@ from service.db.tables import Job
 from service.enums import JobKind, JobStatus
 from service.errors import Conflict, LeaseLost, NotFound
 from service.repositories.pagination import paginate
+
+
+def _updated(session: Session, statement: Update) -> int:
+    """Run a conditional ``UPDATE`` and return how many rows it matched: the answer of every
+    compare-and-set in the lease protocol."""
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def create_job(session: Session, *, project_id: uuid.UUID, kind: JobKind, queue: str,
@@ -70,14 +77,11 @@ def claim(session: Session, job_id: uuid.UUID, owner: str) -> str | None:
     """Take the job for this attempt: its new lease token, or ``None`` if it is not queued."""
     token = secrets.token_hex(16)
     now = utcnow()
-    result = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.status == JobStatus.queued, Job.attempts < Job.max_attempts)
-        .values(status=JobStatus.running, lease_token=token, lease_owner=owner,
-                heartbeat_at=now, attempts=Job.attempts + 1, message="running",
-                started_at=now, error=None)
-        .execution_options(synchronize_session=False))
-    return token if result.rowcount == 1 else None
+    claimed = _updated(session, update(Job).where(
+        Job.id == job_id, Job.status == JobStatus.queued, Job.attempts < Job.max_attempts,
+    ).values(status=JobStatus.running, lease_token=token, lease_owner=owner, heartbeat_at=now,
+             attempts=Job.attempts + 1, message="running", started_at=now, error=None))
+    return token if claimed == 1 else None
 
 
 def _held(job_id: uuid.UUID, token: str) -> Any:
@@ -92,9 +96,7 @@ def heartbeat(session: Session, job_id: uuid.UUID, token: str, *, progress: floa
         values["progress"] = min(max(progress, 0.0), 1.0)
     if message is not None:
         values["message"] = message
-    result = session.execute(update(Job).where(_held(job_id, token)).values(**values)
-                             .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return _updated(session, update(Job).where(_held(job_id, token)).values(**values)) == 1
 
 
 def fence(session: Session, job_id: uuid.UUID, token: str) -> None:
@@ -124,19 +126,34 @@ def _finish(session: Session, job_id: uuid.UUID, token: str, *, status: JobStatu
                               "finished_at": utcnow(), "lease_token": None, "message": message}
     if status == JobStatus.succeeded:
         values["progress"] = 1.0
-    done = session.execute(update(Job).where(_held(job_id, token)).values(**values)
-                           .execution_options(synchronize_session=False))
-    if done.rowcount != 1:
+    if _updated(session, update(Job).where(_held(job_id, token)).values(**values)) != 1:
         raise LeaseLost(f"job {job_id}: this attempt no longer holds the lease")
 
 
-def release(session: Session, job_id: uuid.UUID, token: str, reason: str) -> bool:
-    """Hand the job back to the queue (an infrastructure hiccup, not the job's fault)."""
-    result = session.execute(
-        update(Job).where(_held(job_id, token))
-        .values(status=JobStatus.queued, lease_token=None, message=f"requeued: {reason}")
-        .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+def release(session: Session, job_id: uuid.UUID, token: str, reason: str) -> JobStatus | None:
+    """Hand the job back after an infrastructure hiccup (not the job's fault).
+
+    The job goes back to *queued*, stamped as just published because the caller is about to
+    send it again (a Celery retry); if that send is lost, the reaper republishes it after
+    ``republish_after_s``. A job whose attempts are used up fails for good instead, so a
+    persistent outage cannot loop forever.
+
+    Returns:
+        The job's new status, or ``None`` when this attempt no longer held the lease.
+    """
+    spare = session.scalar(select(Job.max_attempts - Job.attempts).where(_held(job_id, token)))
+    if spare is None:
+        return None
+    if spare <= 0:
+        _finish(session, job_id, token, status=JobStatus.failed, result=None, error={
+            "type": "InfrastructureError", "category": "infrastructure",
+            "message": f"giving up after the last attempt failed on infrastructure: {reason}"},
+            message="failed: infrastructure")
+        return JobStatus.failed
+    requeued = _updated(session, update(Job).where(_held(job_id, token)).values(
+        status=JobStatus.queued, lease_token=None, published_at=utcnow(),
+        publish_count=Job.publish_count + 1, message=f"requeued: {reason}"[:500]))
+    return JobStatus.queued if requeued == 1 else None
 
 
 def cancel(session: Session, job: Job) -> Job:
@@ -152,12 +169,10 @@ def cancel(session: Session, job: Job) -> Job:
 
 def fail_unclaimable(session: Session, job_id: uuid.UUID, error: dict[str, Any]) -> bool:
     """Fail a job that no attempt holds (e.g. its campaign vanished before it was claimed)."""
-    result = session.execute(
-        update(Job).where(Job.id == job_id, Job.status == JobStatus.queued)
-        .values(status=JobStatus.failed, error=error, finished_at=utcnow(),
-                message=str(error.get("message", "failed"))[:500])
-        .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return _updated(session, update(Job).where(
+        Job.id == job_id, Job.status == JobStatus.queued,
+    ).values(status=JobStatus.failed, error=error, finished_at=utcnow(),
+             message=str(error.get("message", "failed"))[:500])) == 1
 
 
 @dataclass(frozen=True)
@@ -177,48 +192,83 @@ def reap(session: Session, *, now: dt.datetime | None = None, lease_timeout_s: f
       its attempts are used up);
     * queued and never published for ``publish_grace_s`` (the API's send failed), or published
       longer than ``republish_after_s`` ago without a claim (the broker lost it): publish again,
-      or fail once it has been published ``max_publishes`` times.
+      or fail once it has been published ``max_publishes`` times;
+    * queued with its attempts used up (nothing could ever claim it): failed.
+
+    Every job returned for publishing has already been stamped ``published_at = now`` by a
+    compare-and-set on its previous stamp, so of several reapers running at once exactly one
+    republishes it. The caller publishes after commit; a send that fails then is retried by a
+    later pass, ``republish_after_s`` on.
     """
     now = now or utcnow()
-    stale = now - dt.timedelta(seconds=lease_timeout_s)
-    requeued: list[uuid.UUID] = []
-    failed: list[uuid.UUID] = []
-    for job in session.scalars(select(Job).where(Job.status == JobStatus.running,
-                                                 Job.heartbeat_at < stale)):
-        exhausted = job.attempts >= job.max_attempts
-        values: dict[str, Any] = (
-            {"status": JobStatus.failed, "lease_token": None, "finished_at": now,
-             "error": {"type": "WorkerLost", "message": (
-                 f"the worker running this job was lost {job.attempts} time(s); "
-                 f"giving up after max_attempts={job.max_attempts}")},
-             "message": "failed: worker lost"}
-            if exhausted else
-            {"status": JobStatus.queued, "lease_token": None, "published_at": None,
-             "message": f"requeued after a lost worker (attempt {job.attempts})"})
-        result = session.execute(
-            update(Job).where(Job.id == job.id, Job.status == JobStatus.running,
-                              Job.heartbeat_at < stale, Job.lease_token == job.lease_token)
-            .values(**values).execution_options(synchronize_session=False))
-        if result.rowcount == 1:
-            (failed if exhausted else requeued).append(job.id)
-
+    requeued, failed = _reap_stale_leases(session, now, lease_timeout_s)
+    failed += _fail_exhausted(session, now)
     republish: list[tuple[uuid.UUID, str]] = []
     grace = now - dt.timedelta(seconds=publish_grace_s)
     lost = now - dt.timedelta(seconds=republish_after_s)
-    candidates = session.execute(select(Job.id, Job.queue, Job.publish_count).where(
-        Job.status == JobStatus.queued,
-        or_(and_(Job.published_at.is_(None), Job.created_at < grace), Job.published_at < lost)))
-    for job_id, queue, publish_count in candidates:
+    candidates = session.execute(select(Job.id, Job.queue, Job.publish_count, Job.published_at)
+                                 .where(Job.status == JobStatus.queued,
+                                        or_(and_(Job.published_at.is_(None),
+                                                 Job.created_at < grace),
+                                            Job.published_at < lost))).all()
+    for job_id, queue, publish_count, published_at in candidates:
         if publish_count >= max_publishes:
             if fail_unclaimable(session, job_id, {
-                    "type": "NeverClaimed",
+                    "type": "NeverClaimed", "category": "infrastructure",
                     "message": f"no worker claimed this job after {publish_count} publications"}):
                 failed.append(job_id)
-        else:
+        elif _stamp_published(session, job_id, published_at, now):
             republish.append((job_id, queue))
-    # Requeued jobs are published at once: their worker is gone, nobody else will.
+    # Requeued jobs were stamped when requeued: their worker is gone, publish them at once.
     for job_id in requeued:
-        queue = session.scalar(select(Job.queue).where(Job.id == job_id))
-        if queue is not None and (job_id, queue) not in republish:
-            republish.append((job_id, queue))
+        requeued_to = session.scalar(select(Job.queue).where(Job.id == job_id))
+        if requeued_to is not None:
+            republish.append((job_id, requeued_to))
     return ReapReport(republish=republish, requeued=requeued, failed=failed)
+
+
+def _reap_stale_leases(session: Session, now: dt.datetime,
+                       lease_timeout_s: float) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+    """Requeue (or fail, when out of attempts) running jobs whose worker stopped heartbeating."""
+    stale = now - dt.timedelta(seconds=lease_timeout_s)
+    requeued: list[uuid.UUID] = []
+    failed: list[uuid.UUID] = []
+    rows = session.execute(select(Job.id, Job.attempts, Job.max_attempts, Job.lease_token)
+                           .where(Job.status == JobStatus.running,
+                                  Job.heartbeat_at < stale)).all()
+    for job_id, attempts, max_attempts, token in rows:
+        exhausted = attempts >= max_attempts
+        values: dict[str, Any] = (
+            {"status": JobStatus.failed, "lease_token": None, "finished_at": now,
+             "error": {"type": "WorkerLost", "category": "infrastructure", "message": (
+                 f"the worker running this job was lost {attempts} time(s); "
+                 f"giving up after max_attempts={max_attempts}")},
+             "message": "failed: worker lost"}
+            if exhausted else
+            {"status": JobStatus.queued, "lease_token": None, "published_at": now,
+             "publish_count": Job.publish_count + 1,
+             "message": f"requeued after a lost worker (attempt {attempts})"})
+        won = _updated(session, update(Job).where(
+            Job.id == job_id, Job.status == JobStatus.running, Job.heartbeat_at < stale,
+            Job.lease_token == token).values(**values))
+        if won == 1:
+            (failed if exhausted else requeued).append(job_id)
+    return requeued, failed
+
+
+def _fail_exhausted(session: Session, now: dt.datetime) -> list[uuid.UUID]:
+    """Fail queued jobs that no attempt may claim any more (``claim`` refuses them)."""
+    ids = list(session.scalars(select(Job.id).where(Job.status == JobStatus.queued,
+                                                    Job.attempts >= Job.max_attempts)))
+    return [job_id for job_id in ids if fail_unclaimable(session, job_id, {
+        "type": "AttemptsExhausted", "category": "infrastructure",
+        "message": "every attempt of this job was used up"})]
+
+
+def _stamp_published(session: Session, job_id: uuid.UUID, previous: dt.datetime | None,
+                     now: dt.datetime) -> bool:
+    """Compare-and-set the publication stamp: ``True`` for the one reaper that wins the job."""
+    same = Job.published_at.is_(None) if previous is None else Job.published_at == previous
+    return _updated(session, update(Job).where(
+        Job.id == job_id, Job.status == JobStatus.queued, same,
+    ).values(published_at=now, publish_count=Job.publish_count + 1)) == 1

@@ -21,12 +21,22 @@ def encode_cursor(created_at: dt.datetime, ident: uuid.UUID) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+    """The position a cursor names.
+
+    Raises:
+        InvalidInput: the cursor was not issued by :func:`encode_cursor` (a naive timestamp
+            would otherwise reach the database layer, which refuses it with a 500).
+    """
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, ident = raw.split("|")
-        return dt.datetime.fromisoformat(stamp), uuid.UUID(ident)
+        created_at, row_id = dt.datetime.fromisoformat(stamp), uuid.UUID(ident)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("cursor is not one this service issued", field="cursor") from exc
+        raise InvalidInput("cursor is not one this service issued",
+                           field=["query", "cursor"]) from exc
+    if created_at.tzinfo is None:
+        raise InvalidInput("cursor is not one this service issued", field=["query", "cursor"])
+    return created_at, row_id
 
 
 def paginate(session: Session, stmt: Select[Any], table: Any, *, limit: int,

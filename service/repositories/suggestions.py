@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from models.space.keys import design_key
@@ -78,7 +78,7 @@ def store_suggestions(session: Session, campaign: Campaign, designs: Sequence[di
         .where(Campaign.id == campaign.id, Campaign.suggestions_version == read_version)
         .values(suggestions_version=read_version + 1, strategy_state=strategy_state)
         .execution_options(synchronize_session=False))
-    if bumped.rowcount != 1:
+    if cast("CursorResult[Any]", bumped).rowcount != 1:
         raise SuggestionRace(f"campaign {campaign.id} changed while suggestions were computed")
     rows = [Suggestion(campaign_id=campaign.id, job_id=job_id, parameters=dict(design),
                        design_key=design_key(design), strategy=strategy,

@@ -49,3 +49,9 @@ class ObservationRead(ReadModel):
     failure_reason: str | None
     posted_by: str
     created_at: dt.datetime
+
+
+class ObservationsCreated(ReadModel):
+    """The answer to a posted batch: the stored rows, in the order they were posted."""
+
+    observations: list[ObservationRead]

@@ -120,6 +120,16 @@ class Space(StrictModel):
     compositions: list[CompositionGroup] = Field(default_factory=list, max_length=100)
     linear_constraints: list[LinearConstraint] = Field(default_factory=list, max_length=100)
 
+    @field_validator("parameters")
+    @classmethod
+    def _distinct_parameters(cls, parameters: list[Any]) -> list[Any]:
+        # Checked here as well as below so the error's loc points at `parameters`.
+        names = [p.name for p in parameters]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate parameter names {duplicates}")
+        return parameters
+
     @model_validator(mode="after")
     def _consistent(self) -> Space:
         if not self.parameters and not self.compositions:

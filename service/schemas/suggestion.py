@@ -8,12 +8,19 @@ from typing import Any
 
 from pydantic import Field
 
-from service.schemas.base import ReadModel, StrictModel
 from service.enums import SuggestionStatus
+from service.schemas.base import ReadModel, StrictModel
 
 
 class SuggestionRequest(StrictModel):
-    count: int = Field(ge=1, le=1000, description="How many new designs to propose.")
+    """Ask for ``count`` new designs.
+
+    The upper limit is ``Settings.max_suggestion_count``, checked by the API (it is
+    configuration, so it cannot live in this static schema).
+    """
+
+    count: int = Field(ge=1, description="How many new designs to propose (at most the "
+                       "service's max_suggestion_count, 1000 by default).")
 
 
 class SuggestionRead(ReadModel):

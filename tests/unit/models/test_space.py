@@ -48,7 +48,8 @@ def test_from_dict_builds_typed_frozen_space() -> None:
     space = Space.from_dict(MIXED)
     temp, conc, layers, solvent, peptide = space.parameters
     assert temp == ContinuousParameter("temp", 20.0, 80.0, unit="C")
-    assert conc.log_scale and isinstance(layers, IntegerParameter)
+    assert conc == ContinuousParameter("conc", 1e-3, 10.0, log_scale=True)
+    assert isinstance(layers, IntegerParameter)
     assert solvent == CategoricalParameter("solvent", ("water", "ethanol", "dmso"))
     assert peptide == SequenceParameter("peptide", "ACDE", 6)
     assert space.compositions == (
@@ -199,3 +200,12 @@ def test_log_scale_spreads_evenly_over_decades() -> None:
     u = ((torch.arange(600, dtype=torch.float64) + 0.5) / 600).unsqueeze(-1)
     decades = [math.floor(math.log10(d["c"])) for d in space.decode(u)]
     assert [decades.count(e) for e in range(-3, 3)] == [100] * 6
+
+
+@pytest.mark.parametrize("alphabet", ["ACGT", "aé€😀", "A\x00B"])
+def test_sequences_spell_the_letters_of_their_positions(alphabet: str) -> None:
+    space = Space(parameters=(SequenceParameter("s", alphabet, 7),))
+    u = _points(50, 7, seed=3)
+    indices = torch.floor(u * len(alphabet)).long().clamp(max=len(alphabet) - 1)
+    expected = ["".join(alphabet[i] for i in row) for row in indices.tolist()]
+    assert [d["s"] for d in space.decode(u)] == expected

@@ -147,12 +147,23 @@ def test_large_finite_spaces_fail_fast_without_listing(monkeypatch: pytest.Monke
 
 def test_a_listed_space_is_completed_when_the_stream_stalls(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(space_filling, "MAX_DRAWS", 1)
     first = _keys(space_filling_designs(TINY, 1, seed=0).designs)
+    monkeypatch.setattr(space_filling, "MAX_DRAWS", 0)  # the stream yields nothing
     result = space_filling_designs(TINY, 5, seed=0, exclude=first)
     keys = _keys(result.designs)
     assert len(set(keys)) == 5 and not set(keys) & set(first)
     assert result == space_filling_designs(TINY, 5, seed=0, exclude=first)
+    assert result.next_skip == 0
+
+
+def test_running_out_of_draws_names_the_right_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(space_filling, "MAX_DRAWS", 0)
+    monkeypatch.setattr(space_filling, "ENUMERATION_LIMIT", 0)
+    with pytest.raises(SpaceExhaustedError) as exhausted:  # finite, too large to list
+        space_filling_designs(TINY, 3, seed=0)
+    assert exhausted.value.available == 0
+    with pytest.raises(InfeasibleSpaceError):  # a continuous space never runs out
+        space_filling_designs(UNIT_SQUARE, 3, seed=0)
 
 
 def test_a_tiny_feasible_region_raises_infeasible() -> None:

@@ -1,0 +1,155 @@
+"""Creating, reading and listing campaigns, and every way a create can be wrong."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.integration.api.helpers import (
+    SPACE,
+    assert_error,
+    batch,
+    campaign_body,
+    observation,
+    stored,
+)
+
+
+def test_create_answers_201_with_location_and_stored_spec(
+        client: TestClient, headers: dict[str, str]) -> None:
+    response = client.post("/v1/campaigns", json=campaign_body(), headers=headers)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert response.headers["location"] == f"/v1/campaigns/{body['id']}"
+    assert body["seed"] == 7 and body["problem"] == "custom"
+    assert body["spec"]["space"]["parameters"][0]["name"] == "temperature"
+    assert body["spec"]["strategy"] == {"kind": "space_filling", "options": {}}
+    assert body["summary"] == {"observations": 0, "failed_observations": 0,
+                               "pending_suggestions": 0, "best": None}
+    assert client.get(f"/v1/campaigns/{body['id']}", headers=headers).json()["spec"] == \
+        body["spec"]
+
+
+def test_create_fills_in_the_problem_defaults(client: TestClient,
+                                              headers: dict[str, str]) -> None:
+    response = client.post("/v1/campaigns", json={"name": "bench", "problem": "branin"},
+                           headers=headers)
+    assert response.status_code == 201, response.text
+    spec = response.json()["spec"]
+    assert [p["name"] for p in spec["space"]["parameters"]] == ["x1", "x2"]
+    assert spec["objectives"] == [{"name": "value", "goal": "minimize", "unit": None}]
+    assert spec["constraints"][0]["name"] == "constraint"
+    assert isinstance(response.json()["seed"], int)
+
+
+def test_read_summarises_counts_and_the_best_feasible_observation(
+        client: TestClient, headers: dict[str, str], campaign: dict[str, Any]) -> None:
+    url = f"/v1/campaigns/{campaign['id']}"
+    posted = client.post(f"{url}/observations", headers=headers, json=batch(
+        observation(outcomes={"yield": 0.5, "toxicity": 0.1}),
+        observation({"temperature": 60.0}, outcomes={"yield": 0.9, "toxicity": 0.8}),  # infeasible
+        observation({"temperature": 70.0}, outcomes={"yield": 0.6, "toxicity": 0.2}),
+        observation({"temperature": 80.0}, outcomes={}, failed=True, failure_reason="clogged"),
+    ))
+    assert posted.status_code == 201, posted.text
+    summary = client.get(url, headers=headers).json()["summary"]
+    assert summary["observations"] == 4 and summary["failed_observations"] == 1
+    assert summary["best"]["value"] == 0.6
+    assert summary["best"]["parameters"]["temperature"] == 70.0
+
+
+def test_list_filters_by_problem(client: TestClient, headers: dict[str, str]) -> None:
+    client.post("/v1/campaigns", json=campaign_body(), headers=headers)
+    client.post("/v1/campaigns", json={"name": "bench", "problem": "branin"}, headers=headers)
+    everything = client.get("/v1/campaigns", headers=headers).json()
+    assert len(everything["items"]) == 2 and everything["next_cursor"] is None
+    branin = client.get("/v1/campaigns", params={"problem": "branin"}, headers=headers).json()
+    assert [c["name"] for c in branin["items"]] == ["bench"]
+
+
+def _two_params(first: str, second: str) -> dict[str, Any]:
+    return {"parameters": [
+        {"type": "continuous", "name": first, "lower": 0.0, "upper": 1.0},
+        {"type": "continuous", "name": second, "lower": 0.0, "upper": 1.0}]}
+
+
+# (what is wrong, body changes, a field the error must name)
+BAD_CREATES: list[tuple[str, dict[str, Any], tuple[str | int, ...]]] = [
+    ("empty space", {"space": {"parameters": [], "compositions": []}}, ("space",)),
+    ("duplicate parameter names", {"space": _two_params("x", "x")}, ("space", "parameters")),
+    ("parameter name clashing with a component",
+     {"space": {**_two_params("x", "a"), "compositions": [{"name": "m",
+                                                           "components": ["a", "b"]}]}},
+     ("space",)),
+    ("missing objective", {"objectives": None}, ("objectives",)),
+    ("empty objectives", {"objectives": []}, ("objectives",)),
+    ("bounds in the wrong order", {"space": {"parameters": [
+        {"type": "continuous", "name": "x", "lower": 1.0, "upper": 0.0}]}},
+     ("space", "parameters", 0)),
+    ("categorical with one choice", {"space": {"parameters": [
+        {"type": "categorical", "name": "c", "choices": ["only"]}]}}, ("choices",)),
+    ("linear constraint on an unknown parameter",
+     {"space": {**SPACE, "linear_constraints": [{"coefficients": {"nope": 1.0}, "upper": 1}]}},
+     ("space",)),
+    ("duplicate outcome names", {"constraints": [{"name": "yield", "op": "<=",
+                                                  "threshold": 1.0}]}, ("body",)),
+    ("unknown problem", {"problem": "no_such_problem"}, ("problem",)),
+    ("simulator evaluator without a simulator", {"evaluator": {"kind": "simulator"}},
+     ("evaluator",)),
+    ("client-supplied id", {"id": "7b3c1c0e-0000-4000-8000-000000000000"}, ("id",)),
+    ("client-supplied status", {"status": "done"}, ("status",)),
+    ("client-supplied project_id", {"project_id": "7b3c1c0e-0000-4000-8000-000000000000"},
+     ("project_id",)),
+    ("NUL byte in the name", {"name": "lipid\x00screen"}, ("name",)),
+    ("NUL byte in a metadata key", {"metadata": {"ok": 1, "bad\x00key": 2}},
+     ("metadata",)),
+    ("NUL byte in a unit", {"objectives": [{"name": "yield", "goal": "maximize",
+                                            "unit": "%\x00"}]}, ("objectives", 0, "unit")),
+    ("negative seed", {"seed": -1}, ("seed",)),
+]
+
+
+@pytest.mark.parametrize(("changes", "fields"), [(c, f) for _, c, f in BAD_CREATES],
+                         ids=[name for name, _, _ in BAD_CREATES])
+def test_bad_create_is_422_naming_the_field_and_stores_nothing(
+        client: TestClient, headers: dict[str, str], changes: dict[str, Any],
+        fields: tuple[str | int, ...]) -> None:
+    before = stored()
+    response = client.post("/v1/campaigns", json=campaign_body(**changes), headers=headers)
+    assert_error(response, 422, *fields)
+    assert stored() == before
+
+
+@pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_number_in_free_form_metadata_is_422(
+        client: TestClient, headers: dict[str, str], raw: str) -> None:
+    """Sent as raw JSON text: PostgreSQL's jsonb would refuse it at commit (a 500)."""
+    body = ('{"name": "c", "space": {"parameters": [{"type": "continuous", "name": "x", '
+            '"lower": 0, "upper": 1}]}, "objectives": [{"name": "y", "goal": "minimize"}], '
+            f'"metadata": {{"score": {raw}}}}}')
+    response = client.post("/v1/campaigns", content=body, headers={
+        **headers, "Content-Type": "application/json"})
+    assert_error(response, 422, "metadata", "score")
+    assert stored()["campaigns"] == 0
+
+
+def test_malformed_json_is_422(client: TestClient, headers: dict[str, str]) -> None:
+    response = client.post("/v1/campaigns", content=b'{"name": ', headers={
+        **headers, "Content-Type": "application/json"})
+    assert_error(response, 422, "body")
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"limit": 0}, "limit"), ({"limit": 100_000}, "limit"), ({"cursor": "not a cursor!"},
+                                                              "cursor"),
+    ({"cursor": "bm90LWEtY3Vyc29y"}, "cursor"), ({"problem": "bran\x00in"}, "problem")])
+def test_bad_query_parameter_is_422(client: TestClient, headers: dict[str, str],
+                                    params: dict[str, Any], field: str) -> None:
+    response = client.get("/v1/campaigns", params=params, headers=headers)
+    assert_error(response, 422, "query", field)
+
+
+def test_malformed_path_id_is_422(client: TestClient, headers: dict[str, str]) -> None:
+    assert_error(client.get("/v1/campaigns/not-a-uuid", headers=headers), 422, "campaign_id")

@@ -1,0 +1,1 @@
+"""Worker integration tests: real Celery worker processes against a real database and broker."""

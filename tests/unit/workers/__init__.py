@@ -1,0 +1,1 @@
+"""Unit tests of workers/: the runner, handlers, reaper and device choice (no broker)."""

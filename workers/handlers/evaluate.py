@@ -1,0 +1,144 @@
+"""The ``evaluate`` job: run the campaign's simulator on suggestions and store what it measures.
+
+This is how a ``simulator`` campaign closes its loop without a lab. The simulator runs outside
+any transaction, one design at a time (progress per design; one design that the simulator
+cannot evaluate becomes a *failed observation* with the reason instead of failing the batch).
+All observations are then written in the job's fenced results transaction: a retried job (its
+worker was killed mid-batch) evaluates again from scratch, and only the attempt holding the
+lease stores, so each suggestion is observed exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.problems.base import Problem
+from models.problems.registry import load_problem
+from service.db.engine import session_scope
+from service.db.tables import Suggestion
+from service.enums import SuggestionStatus
+from service.errors import InvalidInput
+from service.repositories.campaigns import campaign_spec, get_campaign
+from service.repositories.observations import add_observations
+from service.schemas.observation import ObservationBatch, ObservationCreate
+from workers.runtime import CONTROL_ERRORS, JobContext
+
+log = logging.getLogger(__name__)
+
+MAX_REASON_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The simulator's answer for one suggestion: outcomes, or the reason it failed."""
+
+    suggestion_id: uuid.UUID
+    parameters: dict[str, Any]
+    outcomes: dict[str, float] | None
+    failure_reason: str | None = None
+
+    def to_observation(self) -> ObservationCreate:
+        if self.outcomes is None:
+            return ObservationCreate(parameters=self.parameters, suggestion_id=self.suggestion_id,
+                                     failed=True, failure_reason=self.failure_reason)
+        return ObservationCreate(parameters=self.parameters, suggestion_id=self.suggestion_id,
+                                 outcomes=self.outcomes)
+
+
+def handle(ctx: JobContext) -> None:
+    """Evaluate the job's still-pending suggestions and store one observation for each."""
+    project_id, campaign_id = ctx.job.project_id, ctx.job.campaign_id
+    if campaign_id is None:
+        raise InvalidInput("an evaluate job needs a campaign", field="campaign_id")
+    wanted = _suggestion_ids(ctx.params)
+    with session_scope() as session:
+        campaign = get_campaign(session, project_id, campaign_id)
+        problem_key, outcome_names = campaign.problem, campaign_spec(campaign).outcome_names()
+        todo = _pending(session, campaign_id, wanted)
+    problem = load_problem(problem_key)
+    evaluations = []
+    for index, (suggestion_id, parameters) in enumerate(todo):
+        evaluations.append(evaluate_one(problem, suggestion_id, parameters, outcome_names))
+        ctx.progress((index + 1) / len(todo), f"evaluated {index + 1} of {len(todo)} designs")
+    ctx.commit_results(lambda session: _store(session, project_id, campaign_id, problem_key,
+                                              wanted, evaluations))
+
+
+def evaluate_one(problem: Problem, suggestion_id: uuid.UUID, parameters: dict[str, Any],
+                 outcome_names: Sequence[str]) -> Evaluation:
+    """Run the simulator on one design; its failure is the design's, not the job's."""
+    try:
+        values = problem.evaluate([parameters])[0]
+    except CONTROL_ERRORS:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a plug-in may raise anything for one design
+        log.info("simulator failed on suggestion %s: %s", suggestion_id, exc)
+        return Evaluation(suggestion_id, parameters, None,
+                          f"{type(exc).__name__}: {exc}"[:MAX_REASON_CHARS])
+    outcomes, reason = _checked_outcomes(values, outcome_names)
+    return Evaluation(suggestion_id, parameters, outcomes, reason)
+
+
+def _checked_outcomes(values: Mapping[str, Any], outcome_names: Sequence[str]
+                      ) -> tuple[dict[str, float] | None, str | None]:
+    """The campaign's outcomes from the simulator's answer, or why they cannot be stored."""
+    missing = [name for name in outcome_names if name not in values]
+    if missing:
+        return None, f"the simulator returned no value for {missing}"
+    outcomes: dict[str, float] = {}
+    for name in outcome_names:
+        try:
+            value = float(values[name])
+        except (TypeError, ValueError):
+            return None, f"the simulator returned a non-number for {name!r}: {values[name]!r}"
+        if not math.isfinite(value):
+            return None, f"the simulator returned {value} for {name!r}"
+        outcomes[name] = value
+    return outcomes, None
+
+
+def _store(session: Session, project_id: uuid.UUID, campaign_id: uuid.UUID, problem_key: str,
+           wanted: Sequence[uuid.UUID], evaluations: Sequence[Evaluation]) -> dict[str, Any]:
+    """Store the observations of the suggestions that are still pending (a lab may have
+    abandoned or answered one meanwhile: that one is skipped, not double-counted).
+
+    ``result["skipped"]`` lists the job's suggestions that were not pending any more, whether
+    before the simulator ran or by the time of the commit."""
+    campaign = get_campaign(session, project_id, campaign_id)
+    still_pending = {sid for sid, _ in _pending(session, campaign.id,
+                                                [e.suggestion_id for e in evaluations])}
+    kept = [e for e in evaluations if e.suggestion_id in still_pending]
+    if kept:
+        batch = ObservationBatch(observations=[e.to_observation() for e in kept])
+        add_observations(session, campaign, batch, posted_by=f"simulator:{problem_key}")
+    return {"observed": len(kept), "failed": sum(e.outcomes is None for e in kept),
+            "skipped": [str(sid) for sid in wanted if sid not in still_pending]}
+
+
+def _pending(session: Session, campaign_id: uuid.UUID, ids: Sequence[uuid.UUID]
+             ) -> list[tuple[uuid.UUID, dict[str, Any]]]:
+    """``(id, parameters)`` of the given suggestions that are still pending, in the job's order."""
+    stmt = select(Suggestion.id, Suggestion.parameters).where(
+        Suggestion.id.in_(ids), Suggestion.campaign_id == campaign_id,
+        Suggestion.status == SuggestionStatus.pending)
+    rows = {sid: parameters for sid, parameters in session.execute(stmt)}
+    return [(sid, dict(rows[sid])) for sid in ids if sid in rows]
+
+
+def _suggestion_ids(params: Mapping[str, Any]) -> list[uuid.UUID]:
+    raw = params.get("suggestion_ids")
+    if not isinstance(raw, list) or not raw:
+        raise InvalidInput("an evaluate job needs a non-empty list of suggestion_ids",
+                           field="suggestion_ids")
+    try:
+        return [uuid.UUID(str(value)) for value in raw]
+    except ValueError as exc:
+        raise InvalidInput(f"bad suggestion id: {exc}", field="suggestion_ids") from None
