@@ -37,19 +37,21 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-__all__ = ["GradientCheckResult", "check_gradient", "central_difference_step"]
+__all__ = ["GradientCheckResult", "central_difference_step", "check_gradient"]
 
 
 @dataclass(frozen=True)
 class GradientCheckResult:
-    """What :func:`check_gradient` found.
+    r"""What :func:`check_gradient` found.
 
     Attributes:
         analytic: The autograd gradient, shape of ``x``.
         numeric: The central-difference gradient, shape of ``x``.
         step: The difference step used for each component, shape of ``x``.
-        max_abs_error: :math:`\\max_i |g_i - \\hat g_i|`.
-        max_rel_error: :math:`\\max_i |g_i - \\hat g_i| / \\max(|g_i|, |\\hat g_i|)`.
+        max_abs_error: :math:`\max_i |g_i - \hat g_i|`.
+        max_rel_error: :math:`\max_i |g_i - \hat g_i| / \max(|g_i|, |\hat g_i|)` over the
+            components where that denominator exceeds ``atol`` (components that are zero to
+            within ``atol`` both ways have no meaningful relative error; 0 if none remain).
         worst_index: Index (into ``x``) of the component furthest outside the tolerance (or
             closest to it if all pass).
         passed: Whether every component is within ``atol + rtol * |numeric|``.
@@ -174,7 +176,8 @@ def _compare(analytic: Tensor, numeric: Tensor, steps: Tensor, rtol: float,
     error = (analytic - numeric).abs()
     allowed = atol + rtol * numeric.abs()
     tiny = torch.finfo(numeric.dtype).tiny
-    relative = error / torch.maximum(numeric.abs(), analytic.abs()).clamp(min=tiny)
+    scale = torch.maximum(numeric.abs(), analytic.abs())
+    relative = torch.where(scale > atol, error / scale.clamp(min=tiny), torch.zeros_like(error))
     ratio = error / allowed.clamp(min=tiny)
     worst = int(ratio.reshape(-1).argmax()) if error.numel() else 0
     index = tuple(int(i) for i in torch.unravel_index(torch.tensor(worst), error.shape))

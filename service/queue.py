@@ -51,7 +51,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         transport_options.update({"socket_connect_timeout": 3, "socket_timeout": 10,
                                   "retry_on_timeout": True})
     return {
-        "broker_url": settings.resolved_broker_url,
+        # kombu warns on every connection to a URL without a host; the folder broker has none.
+        "broker_url": ("filesystem://localhost//" if settings.is_filesystem_broker
+                       else settings.resolved_broker_url),
         "broker_transport_options": transport_options,
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": 3,

@@ -27,6 +27,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import math
 import os
 import socket
 import threading
@@ -48,7 +49,7 @@ from service.config import Settings, get_settings
 from service.db.engine import session_scope
 from service.db.tables import Job
 from service.enums import JobKind, JobStatus
-from service.errors import DesignloopError, LeaseLost
+from service.errors import DesignloopError, InvalidInput, LeaseLost
 from service.jobs import publish_jobs, submit
 from service.repositories import jobs as job_rows
 
@@ -91,6 +92,9 @@ class Outcome(str, enum.Enum):
     skipped = "skipped"  # a duplicate delivery: the job was not queued
     superseded = "superseded"  # the lease was lost: another attempt owns the job
 
+
+#: Least time between two progress writes of one job, in seconds.
+PROGRESS_WRITE_INTERVAL_S = 0.25
 
 Handler = Callable[["JobContext"], None]
 Writer = Callable[[Session], dict[str, Any]]
@@ -176,6 +180,7 @@ class JobContext:
     result: dict[str, Any] | None = None
     _followups: list[tuple[uuid.UUID, JobKind, str]] = field(default_factory=list)
     _device: Any = None
+    _last_write: float = -math.inf
 
     @property
     def params(self) -> dict[str, Any]:
@@ -197,10 +202,16 @@ class JobContext:
     def progress(self, fraction: float, message: str = "") -> None:
         """Report progress in ``[0, 1]`` (also a heartbeat), after checking the attempt may go on.
 
-        A database hiccup here is logged, not raised: progress is informative, and the fenced
-        commit is where an outage matters.
+        The checks run on every call; the write at most every :data:`PROGRESS_WRITE_INTERVAL_S`
+        (and always for the last step), so a handler may report per design of a large batch
+        without a database round trip each time. A database hiccup here is logged, not raised:
+        progress is informative, and the fenced commit is where an outage matters.
         """
         self.check()
+        now = time.monotonic()
+        if fraction < 1.0 and now - self._last_write < PROGRESS_WRITE_INTERVAL_S:
+            return
+        self._last_write = now
         try:
             with session_scope() as session:
                 held = job_rows.heartbeat(session, self.job.id, self.job.token,
@@ -253,9 +264,12 @@ class JobContext:
         return result
 
 
-def run_job(job_id: uuid.UUID | str, handler: Handler, *, owner: str | None = None,
-            settings: Settings | None = None) -> Outcome:
+def run_job(job_id: uuid.UUID | str, handler: Handler, *, kind: JobKind | None = None,
+            owner: str | None = None, settings: Settings | None = None) -> Outcome:
     """Run one delivery of a job through ``handler`` under the lease protocol.
+
+    ``kind``, when given, is the kind of job the handler is for: a job of another kind sent to
+    this task (a publishing bug) fails with a readable error instead of running the wrong code.
 
     Raises:
         RetryableError: an infrastructure error; the job was released (or could not be, and
@@ -272,6 +286,9 @@ def run_job(job_id: uuid.UUID | str, handler: Handler, *, owner: str | None = No
                      deadline=started + in_task_deadline_s(settings))
     heart.start()
     try:
+        if kind is not None and job.kind != kind:
+            return _fail(ctx, error_payload(InvalidInput(
+                f"a {job.kind.value} job was delivered to the {kind.value} task", field="kind")))
         return _run_handler(ctx, handler)
     finally:
         heart.stop()

@@ -13,6 +13,7 @@ import logging
 from celery import Task
 
 from service.config import get_settings
+from service.enums import JobKind
 from workers.app import app
 from workers.handlers import evaluate, suggest
 from workers.runtime import Handler, RetryableError, run_job
@@ -28,14 +29,14 @@ def retry_countdown(retries: int) -> float:
     return min(MAX_BACKOFF_S, 2.0 ** retries)
 
 
-def _run(task: Task, job_id: str, handler: Handler) -> str:
+def _run(task: Task, job_id: str, handler: Handler, kind: JobKind) -> str:
     """Run the job; retry (bounded) after an infrastructure error.
 
     The retry bound is the job's attempt budget: past it the message is dropped and the Job
     row (released, or left to go stale) is recovered or failed by the reaper.
     """
     try:
-        return run_job(job_id, handler).value
+        return run_job(job_id, handler, kind=kind).value
     except RetryableError as exc:
         retries = task.request.retries
         if retries >= get_settings().max_attempts:
@@ -48,10 +49,10 @@ def _run(task: Task, job_id: str, handler: Handler) -> str:
 @app.task(name="designloop.suggest", bind=True, acks_late=True)
 def suggest_task(self: Task, job_id: str) -> str:
     """Propose new designs for a campaign (:mod:`workers.handlers.suggest`)."""
-    return _run(self, job_id, suggest.handle)
+    return _run(self, job_id, suggest.handle, JobKind.suggest)
 
 
 @app.task(name="designloop.evaluate", bind=True, acks_late=True)
 def evaluate_task(self: Task, job_id: str) -> str:
     """Run the campaign's simulator on suggestions (:mod:`workers.handlers.evaluate`)."""
-    return _run(self, job_id, evaluate.handle)
+    return _run(self, job_id, evaluate.handle, JobKind.evaluate)

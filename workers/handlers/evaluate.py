@@ -10,6 +10,7 @@ lease stores, so each suggestion is observed exactly once.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import uuid
@@ -19,21 +20,24 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from models.problems.base import Problem
 from models.problems.registry import load_problem
 from service.db.engine import session_scope
 from service.db.tables import Suggestion
 from service.enums import SuggestionStatus
-from service.errors import InvalidInput
+from service.errors import Conflict, InvalidInput
 from service.repositories.campaigns import campaign_spec, get_campaign
 from service.repositories.observations import add_observations
 from service.schemas.observation import ObservationBatch, ObservationCreate
-from workers.runtime import CONTROL_ERRORS, JobContext
+from workers.runtime import CONTROL_ERRORS, JobContext, Writer
 
 log = logging.getLogger(__name__)
 
 MAX_REASON_CHARS = 2000
+#: Commits retried when a suggestion changes between the pending check and the write.
+MAX_COMMIT_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -63,13 +67,35 @@ def handle(ctx: JobContext) -> None:
         campaign = get_campaign(session, project_id, campaign_id)
         problem_key, outcome_names = campaign.problem, campaign_spec(campaign).outcome_names()
         todo = _pending(session, campaign_id, wanted)
-    problem = load_problem(problem_key)
+    evaluations = _simulate(ctx, load_problem(problem_key), todo, outcome_names)
+    _commit(ctx, functools.partial(_store, project_id=project_id, campaign_id=campaign_id,
+                                   problem_key=problem_key, wanted=wanted,
+                                   evaluations=evaluations))
+
+
+def _simulate(ctx: JobContext, problem: Problem,
+              todo: Sequence[tuple[uuid.UUID, dict[str, Any]]],
+              outcome_names: Sequence[str]) -> list[Evaluation]:
+    """Each design through the simulator, reporting progress (and checking the deadline and
+    the lease) after each."""
     evaluations = []
     for index, (suggestion_id, parameters) in enumerate(todo):
         evaluations.append(evaluate_one(problem, suggestion_id, parameters, outcome_names))
         ctx.progress((index + 1) / len(todo), f"evaluated {index + 1} of {len(todo)} designs")
-    ctx.commit_results(lambda session: _store(session, project_id, campaign_id, problem_key,
-                                              wanted, evaluations))
+    return evaluations
+
+
+def _commit(ctx: JobContext, write: Writer) -> None:
+    """The fenced commit, tried again (a few times) when a lab answered or abandoned one of
+    the suggestions between the pending check and the write."""
+    for attempt in range(1, MAX_COMMIT_TRIES + 1):
+        try:
+            ctx.commit_results(write)
+            return
+        except (StaleDataError, Conflict) as exc:
+            log.info("job %s: a suggestion changed under the commit (try %d): %s", ctx.job.id,
+                     attempt, exc)
+    raise Conflict(f"the suggestions kept changing; gave up after {MAX_COMMIT_TRIES} commits")
 
 
 def evaluate_one(problem: Problem, suggestion_id: uuid.UUID, parameters: dict[str, Any],
@@ -105,8 +131,9 @@ def _checked_outcomes(values: Mapping[str, Any], outcome_names: Sequence[str]
     return outcomes, None
 
 
-def _store(session: Session, project_id: uuid.UUID, campaign_id: uuid.UUID, problem_key: str,
-           wanted: Sequence[uuid.UUID], evaluations: Sequence[Evaluation]) -> dict[str, Any]:
+def _store(session: Session, *, project_id: uuid.UUID, campaign_id: uuid.UUID,
+           problem_key: str, wanted: Sequence[uuid.UUID],
+           evaluations: Sequence[Evaluation]) -> dict[str, Any]:
     """Store the observations of the suggestions that are still pending (a lab may have
     abandoned or answered one meanwhile: that one is skipped, not double-counted).
 

@@ -149,17 +149,18 @@ class ReynoldsCondition(CavitationModel):
             p = a.solve(b)
             active = p < 0
             max_iter = self.max_iter or p.shape[-1] * p.shape[-2] + 10
+            changed = 0
             for iteration in range(1, max_iter + 1):
                 free = (~active).to(torch.float64)
                 p = _masked_operator(a, free).solve(free * b)
                 multiplier = (a.matvec(p) - b) * (1.0 - free)
                 tol = self.tol * (1.0 + p.abs().amax())
                 new_active = torch.where(active, multiplier > -tol, p < -tol)
-                if torch.equal(new_active, active):
+                changed = int((new_active != active).sum())
+                if changed == 0:
                     return active, iteration
                 active = new_active
-        raise CavitationConvergenceError(self.name, max_iter,
-                                         int((new_active != active).sum()))
+        raise CavitationConvergenceError(self.name, max_iter, changed)
 
 
 class ElrodAdams(CavitationModel):
@@ -197,16 +198,17 @@ class ElrodAdams(CavitationModel):
             c = operator.couette.detach().to(torch.float64)
             inlet = operator.inlet.detach().to(torch.float64)
             pressurised = a.solve(operator.full_film_rhs().detach().to(torch.float64)) > 0
+            changed = 0
             for iteration in range(1, self.max_iter + 1):
                 phi = self._newton_step(a, c, inlet, pressurised.to(torch.float64))
                 tol = self.tol * (1.0 + phi.abs().amax())
                 new = torch.where(pressurised, phi > -tol, phi > tol)
-                if torch.equal(new, pressurised):
+                changed = int((new != pressurised).sum())
+                if changed == 0:
                     self._check_fill(phi)
                     return pressurised, iteration
                 pressurised = new
-        raise CavitationConvergenceError(self.name, self.max_iter,
-                                         int((new != pressurised).sum()))
+        raise CavitationConvergenceError(self.name, self.max_iter, changed)
 
     def _newton_step(self, a: Stencil, c: Stencil, inlet: Tensor, s: Tensor) -> Tensor:
         jacobian = a.scale_columns(s) + c.scale_columns(1.0 - s)

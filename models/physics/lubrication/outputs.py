@@ -91,7 +91,7 @@ def mass_balance(pressure: Tensor, fill: Tensor, film: Film) -> MassBalance:
     q = x_flux(pressure, fill, film)[..., rows]
     inflow = dz * q[..., 0, :].sum(-1)
     outflow = dz * q[..., -1, :].sum(-1)
-    if grid.is_line:
+    if film.h3_z is None:
         side = torch.zeros_like(inflow)
     else:
         h3z = film.h3_z[..., 1:-1, :]

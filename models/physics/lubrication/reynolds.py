@@ -90,19 +90,17 @@ def assemble(film: Film) -> ReynoldsOperator:
     hx = film.h_x[..., rows]
     east = -h3x[..., 1:, :] / dx2
     west = -h3x[..., :-1, :] / dx2
-    west = _zero_first_column(west)
-    if grid.is_line:
-        north = south = torch.zeros_like(east)
-    else:
+    north = south = torch.zeros_like(east)
+    if film.h3_z is not None:
         scale = grid.lambda_sq / grid.dz**2
         h3z = film.h3_z[..., 1:-1, :]
-        north = _zero_last_row(-scale * h3z[..., 1:])
-        south = _zero_first_row(-scale * h3z[..., :-1])
-    centre = (h3x[..., 1:, :] + h3x[..., :-1, :]) / dx2
-    if not grid.is_line:
-        centre = centre + grid.lambda_sq / grid.dz**2 * (h3z[..., 1:] + h3z[..., :-1])
-    poiseuille = Stencil(centre=centre, west=west, east=_zero_last_column(east),
-                         south=south, north=north)
+        north, south = -scale * h3z[..., 1:], -scale * h3z[..., :-1]
+    # The links to edge nodes count on the diagonal; their off-diagonal entries would couple
+    # to known (zero) pressures, so they are dropped.
+    centre = -(east + west + north + south)
+    poiseuille = Stencil(centre=centre, west=_zero_first_column(west),
+                         east=_zero_last_column(east), south=_zero_first_row(south),
+                         north=_zero_last_row(north))
     zeros = torch.zeros_like(hx[..., 1:, :])
     couette = Stencil(centre=6.0 * hx[..., 1:, :] / grid.dx,
                       west=_zero_first_column(-6.0 * hx[..., :-1, :] / grid.dx),

@@ -186,10 +186,11 @@ class DimpleTexture(_PeriodicTexture):
 
     Example:
         >>> from models.physics.lubrication import Grid, simulate
-        >>> tex = DimpleTexture(depth=1.0, radius=0.05, density=0.3, fraction=0.6)
+        >>> tex = DimpleTexture(depth=1.0, radius=0.05, density=0.3, fraction=0.6,
+        ...                     base=InclinedPad(0.5))
         >>> sol = simulate(tex, Grid.pad(64, 32, width_ratio=1.0))
-        >>> bool(sol.load > 0)
-        True
+        >>> sol.pressure.shape, bool(sol.load > 0)
+        (torch.Size([64, 32]), True)
     """
 
     max_density = math.pi / 4

@@ -16,8 +16,8 @@ def test_known_gradient_of_a_scalar_function() -> None:
     known = x.cos() * x**2 + 2 * x * x.sin()
     assert result.passed
     assert torch.allclose(result.analytic, known, rtol=1e-14)
-    assert torch.allclose(result.numeric, known, rtol=1e-8)  # the difference quotient's accuracy
-    assert result.max_abs_error < 1e-7
+    assert torch.allclose(result.numeric, known, rtol=1e-8)  # the quotient's accuracy
+    assert result.max_rel_error < 1e-8
 
 
 def test_known_gradient_of_a_quadratic_form_in_a_matrix_argument() -> None:
@@ -75,8 +75,8 @@ def test_a_slightly_wrong_backward_is_detected() -> None:
 
 def test_step_is_the_cube_root_of_epsilon_scaled_to_the_variable() -> None:
     x = torch.tensor([0.0, 0.5, -3.0, 1e4], dtype=torch.float64)
-    eps3 = 2.0**-52 / 3.0 * 3.0
-    expected = torch.tensor([1.0, 1.0, 3.0, 1e4], dtype=torch.float64) * eps3 ** (1 / 3)
+    eps = 2.0**-52
+    expected = torch.tensor([1.0, 1.0, 3.0, 1e4], dtype=torch.float64) * eps ** (1 / 3)
     assert torch.allclose(central_difference_step(x), expected, rtol=1e-12)
     assert float(central_difference_step(torch.ones(1))[0]) == pytest.approx(
         torch.finfo(torch.float32).eps ** (1 / 3))

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
 from models.design import space_filling
 from models.problems.base import Problem, ProblemSpec
@@ -226,6 +227,27 @@ def test_evaluate_skips_a_suggestion_abandoned_meanwhile(project_key: tuple[uuid
     assert sorted(str(o.suggestion_id) for o in observations(campaign_id)) == sorted(ids[1:])
     result = job_row(evaluate_id).result
     assert result is not None and result["skipped"] == [ids[0]]
+
+
+def test_evaluate_retries_its_commit_when_a_suggestion_changed_under_it(
+        project_key: tuple[uuid.UUID, str], published: list[Any],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    project_id, _ = project_key
+    campaign_id = make_campaign(project_id, problem="branin", evaluator="simulator")
+    evaluate_id, ids = _suggest_then_evaluate(project_id, campaign_id, 2)
+    real = evaluate.add_observations
+    calls: list[int] = []
+
+    def racing(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise StaleDataError("suggestion row_version changed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(evaluate, "add_observations", racing)
+    assert run_job(evaluate_id, evaluate.handle) is Outcome.succeeded
+    assert len(calls) == 2
+    assert sorted(str(o.suggestion_id) for o in observations(campaign_id)) == sorted(ids)
 
 
 class _Odd(Problem):

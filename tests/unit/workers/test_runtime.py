@@ -100,6 +100,13 @@ def test_a_duplicate_delivery_runs_nothing(job_id: uuid.UUID, status: JobStatus)
     assert calls == [] and job_row(job_id).status == status
 
 
+def test_a_job_delivered_to_the_wrong_task_fails_without_running(job_id: uuid.UUID) -> None:
+    calls: list[JobContext] = []
+    assert run_job(job_id, calls.append, kind=JobKind.evaluate) is Outcome.failed
+    error = job_row(job_id).error
+    assert calls == [] and error is not None and "evaluate task" in error["message"]
+
+
 def test_an_unknown_job_id_is_dropped(db: str) -> None:
     assert run_job(uuid.uuid4(), lambda ctx: None) is Outcome.skipped
 
@@ -245,6 +252,7 @@ def test_progress_raises_once_the_lease_is_lost(job_id: uuid.UUID) -> None:
         seen.append(job_row(job_id).message)
         with session_scope() as session:
             session.execute(update(Job).where(Job.id == job_id).values(lease_token="other"))
+        time.sleep(runtime.PROGRESS_WRITE_INTERVAL_S)  # the next report is written
         ctx.progress(0.6, "still going?")
         seen.append("not reached")
 
@@ -270,6 +278,22 @@ def test_the_heartbeat_thread_keeps_the_lease_fresh_and_notices_its_loss(
 
     run_job(job_id, handler)
     assert observed == {"refreshed": True, "lost": True}
+
+
+def test_progress_writes_are_throttled_but_checks_are_not(job_id: uuid.UUID) -> None:
+    messages: list[str] = []
+
+    def handler(ctx: JobContext) -> None:
+        for i in range(50):
+            ctx.progress(i / 50, f"step {i}")
+        messages.append(job_row(job_id).message)
+        ctx.deadline = time.monotonic() - 1  # a check still runs on an unwritten report
+        ctx.progress(0.99, "late")
+
+    assert run_job(job_id, handler) is Outcome.failed
+    assert messages != ["step 49"]  # in practice "step 0": the rest came within the interval
+    error = job_row(job_id).error
+    assert error is not None and error["type"] == "TimeLimitExceeded"
 
 
 def test_followup_jobs_are_published_only_after_the_commit(

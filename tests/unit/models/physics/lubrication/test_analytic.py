@@ -90,7 +90,7 @@ def test_pocket_solution_balances_its_fluxes() -> None:
 def test_short_bearing_limit_formula() -> None:
     k = 1.0
     # lambda^2 h^3 p_zz = 6 h' integrates to p = 3 h' (z^2 - z) / (lambda^2 h^3).
-    value = quad(lambda x: -(-k) / (2 * (1 + k * (1 - x)) ** 3), 0, 1)[0]
+    value = quad(lambda x: k / (2 * (1 + k * (1 - x)) ** 3), 0, 1)[0]  # -h' = k
     assert analytic.inclined_slider_short_bearing_load(k, 0.1) == pytest.approx(
         0.01 * value, rel=1e-10)
     assert math.isclose(analytic.RAYLEIGH_OPTIMAL_RATIO, 1 + math.sqrt(3) / 2)

@@ -24,11 +24,11 @@ from models.physics.lubrication import (
     GrooveTexture,
     InclinedPad,
     ReynoldsCondition,
+    analytic,
     sample_film,
     simulate,
     solve_film,
 )
-from models.physics.lubrication import analytic
 from models.physics.lubrication.outputs import load
 from models.physics.lubrication.reynolds import assemble
 
@@ -201,6 +201,7 @@ def test_active_set_solvers_report_non_convergence() -> None:
         solve_film(film, ReynoldsCondition(max_iter=3))
     assert info.value.details["iterations"] == 3
     assert info.value.details["model"] == "reynolds"
+    assert info.value.details["inconsistent"] >= 1
     assert solve_film(film, ElrodAdams(max_iter=10)).iterations <= 10
 
 

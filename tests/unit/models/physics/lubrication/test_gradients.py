@@ -23,9 +23,9 @@ from models.physics.lubrication import (
     InclinedPad,
     LubricationSolution,
     RayleighStep,
+    analytic,
     simulate,
 )
-from models.physics.lubrication import analytic
 
 
 def wavy_profile(m: int = 32) -> torch.Tensor:

@@ -9,8 +9,8 @@ from models.physics.lubrication import Grid, RayleighStep, sample_film
 
 
 def test_grid_validation_and_geometry() -> None:
-    for bad in (dict(nx=2), dict(nx=5, nz=2), dict(nx=5, nz=5), dict(nx=5, nz=5,
-                                                                     width_ratio=-1.0)):
+    for bad in ({"nx": 2}, {"nx": 5, "nz": 2}, {"nx": 5, "nz": 5}, {"nx": 5, "nz": 5,
+                                                                     "width_ratio": -1.0}):
         with pytest.raises(ValueError):
             Grid(**bad)
     pad = Grid.pad(11, 5, width_ratio=2.0)

@@ -7,8 +7,7 @@ import math
 import pytest
 import torch
 
-from models.physics.lubrication import DimpleTexture, Grid, InclinedPad, sample_film
-from models.physics.lubrication import analytic
+from models.physics.lubrication import DimpleTexture, Grid, InclinedPad, analytic, sample_film
 from models.physics.lubrication.reynolds import assemble, embed
 
 

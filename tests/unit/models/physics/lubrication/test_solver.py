@@ -6,6 +6,7 @@ nx = 41 nodes (dx = L/40): -0.13 %; nx = 201: -0.005 %; second order.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -16,16 +17,16 @@ from models.physics.lubrication import (
     GrooveTexture,
     InclinedPad,
     RayleighStep,
+    analytic,
     simulate,
 )
-from models.physics.lubrication import analytic
 
 MODELS = ["none", "reynolds", "jfo"]
 
 
 def observed_orders(errors: list[float]) -> list[float]:
     """Orders between successive grid halvings."""
-    return [math.log2(a / b) for a, b in zip(errors, errors[1:], strict=False)]
+    return [math.log2(a / b) for a, b in itertools.pairwise(errors)]
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -87,14 +88,15 @@ def test_rayleigh_steps_on_nodes(ratio: float, position: float, nx: int) -> None
                                             rel=1e-12)
 
 
-def test_rayleigh_step_inside_a_link_converges_at_first_order() -> None:
+def test_rayleigh_step_inside_a_link_stays_within_a_first_order_bound() -> None:
+    # The link holding the step averages h and h^3 across it: a local O(dx) error.
     ratio, position = analytic.RAYLEIGH_OPTIMAL_RATIO, analytic.RAYLEIGH_OPTIMAL_POSITION
     exact = analytic.rayleigh_step_load(ratio, position)
     grids = (51, 101, 201, 401, 801)
     errors = [abs(float(simulate(RayleighStep(ratio, position), Grid.line(n)).load) - exact)
               for n in grids]
     for n, error in zip(grids, errors, strict=True):
-        assert error < 0.2 / (n - 1)  # |error| <= C dx, C measured ~0.1
+        assert error < 0.01 / (n - 1)  # measured: relative errors 1.5e-5 (51) to 1.5e-6 (801)
     assert errors[-1] < errors[0] / 8
 
 

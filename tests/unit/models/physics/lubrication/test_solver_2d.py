@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 
@@ -12,9 +13,9 @@ from models.physics.lubrication import (
     DimpleTexture,
     Grid,
     InclinedPad,
+    analytic,
     simulate,
 )
-from models.physics.lubrication import analytic
 
 
 def test_wide_pad_approaches_the_infinitely_wide_one() -> None:
@@ -29,7 +30,7 @@ def test_wide_pad_approaches_the_infinitely_wide_one() -> None:
             assert torch.allclose(midline, line.pressure[:, 0], atol=1e-4 * float(line.pressure.max()))
     # Side leakage always costs load, less and less as the pad widens (deficit ~ L/B).
     assert all(r < 1 for r in ratios)
-    assert all(a < b for a, b in zip(ratios, ratios[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(ratios))
     assert ratios[-1] > 0.94
     assert 1 - ratios[-2] < 0.6 * (1 - ratios[-3])
 
@@ -50,8 +51,8 @@ def test_pad_load_converges_at_second_order() -> None:
     texture = InclinedPad(1.0)
     loads = [float(simulate(texture, Grid.pad(n, m, 1.0)).load)
              for n, m in ((9, 9), (17, 17), (33, 33), (65, 65))]
-    d = [abs(a - b) for a, b in zip(loads, loads[1:], strict=False)]
-    orders = [math.log2(a / b) for a, b in zip(d, d[1:], strict=False)]
+    d = [abs(a - b) for a, b in itertools.pairwise(loads)]
+    orders = [math.log2(a / b) for a, b in itertools.pairwise(d)]
     assert all(1.5 < o < 2.5 for o in orders)
 
 

@@ -60,8 +60,8 @@ def test_free_form_profile_with_aligned_grid_is_sampled_exactly() -> None:
     assert float(film.h_x.min()) >= 1.0
 
 
-@pytest.mark.parametrize("bad", [dict(m=16), dict(m=65), dict(h_min=0.0), dict(h_max=0.5),
-                                 dict(interpolation="cubic")])
+@pytest.mark.parametrize("bad", [{"m": 16}, {"m": 65}, {"h_min": 0.0}, {"h_max": 0.5},
+                                 {"interpolation": "cubic"}])
 def test_free_form_rejects_bad_settings(bad: dict) -> None:
     m = bad.pop("m", 32)
     with pytest.raises(ValueError):
@@ -117,10 +117,10 @@ def test_textures_batch_over_their_parameters() -> None:
         [1.0], [2.0]]
 
 
-@pytest.mark.parametrize("bad", [dict(depth=-0.1), dict(radius=0.0), dict(density=0.8),
-                                 dict(fraction=1.2)])
+@pytest.mark.parametrize("bad", [{"depth": -0.1}, {"radius": 0.0}, {"density": 0.8},
+                                 {"fraction": 1.2}])
 def test_dimples_reject_nonphysical_parameters(bad: dict) -> None:
-    params = dict(depth=1.0, radius=0.05, density=0.3, fraction=0.5) | bad
+    params = {"depth": 1.0, "radius": 0.05, "density": 0.3, "fraction": 0.5} | bad
     with pytest.raises(ValueError):
         DimpleTexture(**params)
 
