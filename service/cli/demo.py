@@ -45,14 +45,16 @@ def run_demo(*, rounds: int, batch: int, problem: str, home: Path | None,
                   f"{settings.resolved_database_url}, broker {settings.resolved_broker_url}")
     console.print(("resuming" if resumed else "created") + f" campaign {campaign_id}")
     worker = _start_worker(settings)
+    console.print(f"worker log: {settings.home / 'worker.log'}")
     try:
         table = _rounds_table()
-        for round_index in range(1, rounds + 1):
+        done = _rounds_done(campaign_id)
+        for round_index in range(done + 1, done + rounds + 1):
             started = time.monotonic()
             job_id = _ask_for_suggestions(project_id, campaign_id, batch)
             if not _wait_for_campaign_jobs(campaign_id, worker):
                 console.print(table)
-                raise SystemExit("the worker stopped or a job timed out; see its log above")
+                raise SystemExit("the worker stopped or a job timed out; see the worker log")
             failed = _failed_jobs(campaign_id, since_job=job_id)
             _add_row(table, round_index, project_id, campaign_id, time.monotonic() - started)
             if failed:
@@ -79,6 +81,12 @@ def _project_and_campaign(problem: str) -> tuple[uuid.UUID, uuid.UUID, bool]:
         return project.id, campaign.id, False
 
 
+def _rounds_done(campaign_id: uuid.UUID) -> int:
+    with session_scope() as session:
+        return len(list(session.scalars(select(Job.id).where(
+            Job.campaign_id == campaign_id, Job.kind == JobKind.suggest))))
+
+
 def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env["DESIGNLOOP_HOME"] = str(settings.home.resolve())
@@ -86,10 +94,11 @@ def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
         env["DESIGNLOOP_DATABASE_URL"] = settings.database_url
     if settings.broker_url:
         env["DESIGNLOOP_BROKER_URL"] = settings.broker_url
-    argv = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", "cpu,gpu",
-            "--pool", "solo", "--loglevel", "WARNING", "--without-heartbeat",
-            "--without-gossip", "--without-mingle"]
-    return subprocess.Popen(argv, env=env, start_new_session=True)
+    argv = [sys.executable, "-m", "workers", "--queues", "cpu,gpu", "--pool", "solo",
+            "--loglevel", "WARNING"]
+    log = (settings.home / "worker.log").open("ab")  # the worker's banner and logs, kept apart
+    return subprocess.Popen(argv, env=env, start_new_session=True, stdout=log,
+                            stderr=subprocess.STDOUT)
 
 
 def _stop_worker(worker: subprocess.Popen[bytes]) -> None:

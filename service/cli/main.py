@@ -79,11 +79,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 @app.command()
 def worker(queues: Annotated[str | None, typer.Option(
                help="Comma-separated queues (default: settings).")] = None,
-           concurrency: int = 1, pool: str = "prefork") -> None:
-    """Run a Celery worker (the task code lives in ``workers/``; this only starts it)."""
-    queues = queues or get_settings().worker_queues
-    argv = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", queues,
-            "-c", str(concurrency), "--pool", pool, "--loglevel", "INFO", "-E"]
+           concurrency: int = 1, pool: str = "prefork", loglevel: str = "INFO") -> None:
+    """Run a Celery worker (started as ``python -m workers``: the service imports no task code)."""
+    argv = [sys.executable, "-m", "workers", "--concurrency", str(concurrency), "--pool", pool,
+            "--loglevel", loglevel]
+    if queues:
+        argv += ["--queues", queues]
     os.execv(sys.executable, argv)
 
 

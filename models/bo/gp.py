@@ -1,0 +1,259 @@
+r"""Outcome surrogates: one exact GP per outcome, fitted by marginal likelihood.
+
+Each outcome gets a BoTorch ``SingleTaskGP`` (``MixedSingleTaskGP`` when the space has
+categorical features: a sum and product of a continuous and a Hamming-distance kernel) on its
+own observations; together they form a ``ModelListGP``, so outcomes measured on different
+designs are fine. Every model
+
+* normalises its inputs to the unit cube (``Normalize`` over the encoder's bounds, not the
+  data's, so the same design maps to the same point in every round; categorical indices are
+  left alone);
+* standardises its outcome (``Standardize``);
+* uses the known noise variances when every observation gives one (fixed noise), and infers a
+  homoscedastic noise otherwise (see :mod:`models.bo.data`);
+* optionally has a saturating prior mean (:mod:`models.bo.prior_mean`).
+
+Warm start: given the state of the campaign's previous model version, every hyperparameter
+(the ``raw_*`` parameters: lengthscales, scales, noise, mean parameters) whose name and shape
+match is loaded before fitting, and the fit is capped at ``GPConfig.warm_max_iterations``. The
+data-sized buffers (transforms, fixed noise) are never copied. A state is plain tensors in
+nested dicts, serialised with :func:`torch.save` and read back with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from botorch.exceptions.warnings import OptimizationWarning
+from botorch.fit import fit_gpytorch_mll
+from botorch.models import ModelListGP, SingleTaskGP
+from botorch.models.gp_regression_mixed import MixedSingleTaskGP
+from botorch.models.transforms.input import Normalize
+from botorch.models.transforms.outcome import Standardize
+from gpytorch.means import Mean
+from gpytorch.mlls import ExactMarginalLogLikelihood
+from torch import Tensor
+
+from models.bo.config import GPConfig, HillPriorConfig
+from models.bo.data import OutcomeData
+from models.bo.encoding import Encoder
+from models.bo.errors import ModelFitError, NotEnoughDataError
+from models.bo.prior_mean import HillMean
+
+#: Version of the serialised state; bump when its layout changes.
+STATE_VERSION = 1
+#: Floor on known noise variances, relative to the outcome's variance (keeps K invertible).
+MIN_RELATIVE_NOISE_VARIANCE = 1e-8
+
+
+@dataclass
+class FitReport:
+    """How the fits of one round went.
+
+    Attributes:
+        seconds: Wall time of each outcome's fit.
+        warm_started: Whether each outcome's fit started from a previous state.
+        noise: Each outcome's noise treatment (``"fixed"``, ``"inferred"``, ...).
+    """
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    warm_started: dict[str, bool] = field(default_factory=dict)
+    noise: dict[str, str] = field(default_factory=dict)
+
+
+def build_gp(X: Tensor, Y: Tensor, Yvar: Tensor | None, encoder: Encoder,
+             mean_module: Mean | None = None) -> SingleTaskGP:
+    r"""An unfitted GP of one outcome.
+
+    Args:
+        X: `n x d` features.
+        Y: `n x 1` outcomes.
+        Yvar: `n x 1` known noise variances, or ``None`` to infer the noise.
+        encoder: The feature encoding (bounds, categorical features).
+        mean_module: A prior mean (default: a learned constant).
+
+    Returns:
+        A ``SingleTaskGP`` (or ``MixedSingleTaskGP``) in float64.
+    """
+    X, Y = X.to(torch.float64), Y.to(torch.float64)
+    if Yvar is not None:
+        floor = MIN_RELATIVE_NOISE_VARIANCE * max(float(Y.var()) if Y.numel() > 1 else 0.0, 1e-12)
+        Yvar = Yvar.to(torch.float64).clamp_min(floor)
+    d = encoder.dimension
+    cat = sorted(encoder.cat_dims)
+    ordinal = [i for i in range(d) if i not in cat]
+    bounds = encoder.bounds
+    if cat:
+        transform = Normalize(d=d, indices=ordinal, bounds=bounds[:, ordinal]) if ordinal \
+            else None
+        model: SingleTaskGP = MixedSingleTaskGP(
+            X, Y, cat_dims=cat, train_Yvar=Yvar, input_transform=transform,
+            outcome_transform=Standardize(m=1))
+        if mean_module is not None:
+            model.mean_module = mean_module.to(X)
+    else:
+        model = SingleTaskGP(X, Y, train_Yvar=Yvar, mean_module=mean_module,
+                             input_transform=Normalize(d=d, bounds=bounds),
+                             outcome_transform=Standardize(m=1))
+    return model
+
+
+def hill_mean_for(encoder: Encoder, config: HillPriorConfig, X: Tensor,
+                  Y: Tensor) -> HillMean:
+    r"""A :class:`HillMean` on ``config.parameter``'s feature, initialised from the data.
+
+    Args:
+        encoder: The feature encoding.
+        config: Which parameter, and the Hill coefficient's bounds.
+        X: `n x d` training features.
+        Y: `n x 1` training outcomes (raw units; standardised here as the model will).
+
+    Raises:
+        ValueError: The parameter is not a continuous or integer one with bounds >= 0.
+    """
+    index = encoder.column_index(config.parameter)
+    column = encoder.columns[index]
+    if column.kind not in ("continuous", "log", "integer"):
+        raise ValueError(f"a Hill prior mean needs a continuous or integer parameter; "
+                         f"{config.parameter!r} is {column.kind}")
+    parameter = next(p for p in encoder.space.parameters if p.name == config.parameter)
+    lower, upper = float(parameter.lower), float(parameter.upper)  # type: ignore[union-attr]
+    mean = HillMean(column=index, lower=lower, upper=upper, log_scale=column.kind == "log",
+                    hill_bounds=config.hill_bounds).to(torch.float64)
+    u = (X[:, index] - column.lower) / (column.upper - column.lower)
+    y = Y.reshape(-1)
+    y = (y - y.mean()) / y.std().clamp_min(1e-12) if y.numel() > 1 else y - y.mean()
+    return mean.initialize_from_data(u, y)
+
+
+def fit_gp(model: SingleTaskGP, config: GPConfig, *, warm: bool = False,
+           name: str = "outcome") -> None:
+    r"""Fit a GP's hyperparameters by maximising the exact marginal likelihood (L-BFGS-B).
+
+    Args:
+        model: The model, hyperparameters at their starting values.
+        config: Iteration caps and fit attempts.
+        warm: The starting values come from a previous fit (use the smaller cap).
+        name: The outcome, for error messages.
+
+    Raises:
+        ModelFitError: Every attempt failed numerically.
+    """
+    maxiter = config.warm_max_iterations if warm else config.max_iterations
+    mll = ExactMarginalLogLikelihood(model.likelihood, model)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OptimizationWarning)
+            fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": maxiter}},
+                             max_attempts=config.max_attempts)
+    except Exception as exc:  # botorch raises ModelFittingError, linear algebra NotPSDError
+        raise ModelFitError(f"could not fit the model of {name!r}: {exc}",
+                            {"outcome": name, "error": f"{type(exc).__name__}: {exc}"}) from exc
+    model.eval()
+
+
+def fit_outcome_models(outcomes: Mapping[str, OutcomeData], encoder: Encoder,
+                       config: GPConfig, previous_state: Mapping[str, Any] | None = None,
+                       min_observations: int = 2) -> tuple[dict[str, SingleTaskGP], FitReport]:
+    r"""Build and fit one GP per outcome.
+
+    Args:
+        outcomes: Outcome name -> training set (see :func:`models.bo.data.assemble`).
+        encoder: The feature encoding.
+        config: Fitting configuration (prior mean, iteration caps, warm start).
+        previous_state: A state read by :func:`load_state`: hyperparameters to start from.
+        min_observations: Fewest observations an outcome needs.
+
+    Returns:
+        Outcome name -> fitted model (eval mode), and a report of the fits.
+
+    Raises:
+        NotEnoughDataError: An outcome has fewer than ``min_observations`` observations.
+        ModelFitError: A fit failed.
+    """
+    report = FitReport()
+    fitted: dict[str, SingleTaskGP] = {}
+    previous = (previous_state or {}).get("models", {}) if config.warm_start else {}
+    for name, data in outcomes.items():
+        n = data.Y.shape[0]
+        if n < min_observations:
+            raise NotEnoughDataError(
+                f"outcome {name!r} has {n} successful observations; at least "
+                f"{min_observations} are needed to model it",
+                {"outcome": name, "observations": n, "required": min_observations})
+        start = time.perf_counter()
+        mean = None
+        prior = config.prior_mean
+        if prior is not None and (prior.outcomes is None or name in prior.outcomes):
+            mean = hill_mean_for(encoder, prior, data.X, data.Y)
+        model = build_gp(data.X, data.Y, data.Yvar, encoder, mean_module=mean)
+        warm = name in previous and load_hyperparameters(model, previous[name]) > 0
+        fit_gp(model, config, warm=warm, name=name)
+        fitted[name] = model
+        report.seconds[name] = time.perf_counter() - start
+        report.warm_started[name] = warm
+        report.noise[name] = data.noise
+    return fitted, report
+
+
+def model_list(models: Mapping[str, SingleTaskGP]) -> ModelListGP:
+    """The models as one ``ModelListGP``, outputs in the mapping's order."""
+    return ModelListGP(*models.values())
+
+
+# --------------------------------------------------------------------------- state
+
+
+def hyperparameters(model: torch.nn.Module) -> dict[str, Tensor]:
+    """The model's ``raw_*`` parameters (no data-sized buffers), detached copies."""
+    return {key: value.detach().clone() for key, value in model.state_dict().items()
+            if key.rsplit(".", 1)[-1].startswith("raw_")}
+
+
+def load_hyperparameters(model: torch.nn.Module, state: Mapping[str, Tensor]) -> int:
+    """Copy the hyperparameters whose names and shapes match; return how many were copied."""
+    own = model.state_dict()
+    matching = {k: v for k, v in state.items()
+                if k in own and k.rsplit(".", 1)[-1].startswith("raw_")
+                and own[k].shape == v.shape}
+    if matching:
+        model.load_state_dict(matching, strict=False)
+    return len(matching)
+
+
+def dump_state(models: Mapping[str, torch.nn.Module], extra: Mapping[str, Any] | None = None
+               ) -> bytes:
+    r"""Serialise the models' hyperparameters (and plain extra data) to bytes.
+
+    Args:
+        models: Name -> model (outcome models, and e.g. ``"__failure__"``).
+        extra: JSON-like metadata kept beside them (feature names, config).
+
+    Returns:
+        Bytes for :func:`load_state`.
+    """
+    payload = {"version": STATE_VERSION,
+               "models": {name: hyperparameters(model) for name, model in models.items()},
+               "extra": dict(extra or {})}
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return buffer.getvalue()
+
+
+def load_state(blob: bytes) -> dict[str, Any]:
+    r"""Read :func:`dump_state`'s bytes (tensors and plain containers only).
+
+    Returns:
+        ``{"version", "models": {name: {key: tensor}}, "extra"}``; an empty dict for a state
+        of another version (a warm start is an optimisation, never a requirement).
+    """
+    payload = torch.load(io.BytesIO(blob), weights_only=True)
+    if not isinstance(payload, dict) or payload.get("version") != STATE_VERSION:
+        return {}
+    return payload

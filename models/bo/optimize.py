@@ -1,0 +1,341 @@
+r"""Optimising an acquisition function over a mixed, constrained design space.
+
+The search runs in the :class:`~models.bo.encoding.Encoder`'s features:
+
+* **Fixed features** ("hold the dose at 2 mg/kg this round") are taken out of the problem:
+  the acquisition is wrapped in BoTorch's ``FixedFeatureAcquisitionFunction`` and every linear
+  constraint is rewritten on the free features (the fixed terms move to the right-hand side).
+  A composition group left with one free component fixes it too. Fixed values are therefore
+  met exactly, and the constraint solver never sees a fixed variable.
+* **Composition groups** are equality constraints ``sum x_i = total``; **linear parameter
+  constraints** are inequality constraints; both go to the solvers as BoTorch
+  ``(indices, coefficients, rhs)`` tuples (SLSQP handles them).
+* **Integers and categoricals**: with any in the free features, BoTorch's
+  ``optimize_acqf_mixed_alternating`` alternates neighbourhood moves on the discrete features
+  with gradient steps on the continuous ones (integers with more than 20 values are relaxed
+  and rounded by it). A purely continuous problem goes to ``optimize_acqf``.
+* **Batches** are built greedily (sequential greedy, BoTorch's default for q > 1): each new
+  design is optimised with the earlier ones, and the caller's pending designs, set as
+  ``X_pending``, so the acquisition (a Monte-Carlo one over the joint batch) values only what
+  they do not already cover.
+
+Every optimised design is snapped to the space (:meth:`Encoder.snap`) and checked: it must meet
+every constraint to :data:`FEASIBILITY_TOLERANCE`, differ from every pending and earlier design
+in the batch, and pass the caller's ``accept`` filter (e.g. a chance constraint,
+:mod:`models.bo.risk`). A design that fails is replaced by the best of a pool of feasible
+random designs (scrambled Sobol, or hit-and-run samples of the constraint polytope) that pass,
+scored by the acquisition. An empty pool raises the filter's error, or
+:class:`~models.bo.errors.InfeasibleRequestError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+from botorch.acquisition import AcquisitionFunction
+from botorch.acquisition.fixed_feature import FixedFeatureAcquisitionFunction
+from botorch.optim import optimize_acqf
+from botorch.optim.optimize_mixed import optimize_acqf_mixed_alternating
+from botorch.utils.sampling import (
+    HitAndRunPolytopeSampler,
+    draw_sobol_samples,
+    sparse_to_dense_constraints,
+)
+from torch import Tensor
+
+from models.bo.config import OptimizerConfig
+from models.bo.encoding import Encoder, LinearConstraintTuple
+from models.bo.errors import InfeasibleRequestError
+from models.errors import ScienceError
+
+#: Largest violation of a linear constraint or composition sum accepted in a suggestion,
+#: relative to ``max(1, |rhs|)``.
+FEASIBILITY_TOLERANCE = 1e-7
+#: Two designs closer than this (max abs difference of unit-cube features) are the same.
+DUPLICATE_TOLERANCE = 1e-6
+_POOL_CHUNK = 512
+
+
+class CandidateFilter(Protocol):
+    """A rule a suggestion must pass beyond the space's own constraints."""
+
+    def __call__(self, X: Tensor) -> Tensor:
+        """`n` booleans for `n x d` features: ``True`` where the design is acceptable."""
+
+    def error(self, X: Tensor) -> ScienceError:
+        """The error to raise when none of the `n x d` features is acceptable."""
+
+
+@dataclass(frozen=True)
+class SearchDomain:
+    r"""The optimisation problem over the free features.
+
+    Attributes:
+        dimension: ``d``, the number of features.
+        free: Indices of the free features, ascending.
+        fixed: Fixed feature index -> value.
+        bounds: `2 x d_free` bounds of the free features.
+        discrete_dims: Free integer features (reduced indices) -> allowed values.
+        cat_dims: Free categorical features (reduced indices) -> allowed values.
+        inequality_constraints: On the free features (reduced indices), ``>= rhs``.
+        equality_constraints: On the free features (reduced indices), ``== rhs``.
+    """
+
+    dimension: int
+    free: list[int]
+    fixed: dict[int, float]
+    bounds: Tensor
+    discrete_dims: dict[int, list[float]]
+    cat_dims: dict[int, list[float]]
+    inequality_constraints: list[LinearConstraintTuple]
+    equality_constraints: list[LinearConstraintTuple]
+
+    def expand(self, X: Tensor) -> Tensor:
+        """`batch_shape x d` features from `batch_shape x d_free` free ones."""
+        full = torch.empty(*X.shape[:-1], self.dimension, dtype=X.dtype, device=X.device)
+        full[..., self.free] = X
+        for index, value in self.fixed.items():
+            full[..., index] = value
+        return full
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The optimised batch.
+
+    Attributes:
+        X: `q x d` features of the designs, snapped to the space.
+        replaced: How many optimised designs were replaced from the random pool.
+    """
+
+    X: Tensor
+    replaced: int
+
+
+def search_domain(encoder: Encoder, fixed: Mapping[int, float]) -> SearchDomain:
+    r"""The problem left when ``fixed`` features are held.
+
+    Args:
+        encoder: The feature encoding.
+        fixed: Feature index -> value (see :meth:`Encoder.encode_partial`).
+
+    Raises:
+        InfeasibleRequestError: The fixed values break a constraint (or leave a composition
+            component outside its bounds).
+    """
+    fixed = {int(k): float(v) for k, v in fixed.items()}
+    bounds = encoder.bounds
+    changed = True
+    while changed:  # an equality left with one free feature fixes it
+        changed = False
+        for k, (idx, coef, rhs) in enumerate(encoder.equality_constraints):
+            free = [(int(i), float(c)) for i, c in zip(idx, coef, strict=True)
+                    if int(i) not in fixed]
+            if len(free) == 1:
+                index, c = free[0]
+                value = (rhs - sum(float(cc) * fixed[int(i)] for i, cc in zip(idx, coef,
+                                                                              strict=True)
+                                   if int(i) in fixed)) / c
+                low, high = float(bounds[0, index]), float(bounds[1, index])
+                if not low - FEASIBILITY_TOLERANCE <= value <= high + FEASIBILITY_TOLERANCE:
+                    raise InfeasibleRequestError(
+                        f"the fixed features force composition component "
+                        f"{encoder.columns[index].name!r} to {value}, outside [{low}, {high}]",
+                        {"equality": k, "component": encoder.columns[index].name,
+                         "value": value})
+                fixed[index] = min(max(value, low), high)
+                changed = True
+    free = [i for i in range(encoder.dimension) if i not in fixed]
+    position = {full: reduced for reduced, full in enumerate(free)}
+    inequalities = [_reduce(c, fixed, position, equality=False, k=k)
+                    for k, c in enumerate(encoder.inequality_constraints)]
+    equalities = [_reduce(c, fixed, position, equality=True, k=k)
+                  for k, c in enumerate(encoder.equality_constraints)]
+    return SearchDomain(
+        dimension=encoder.dimension, free=free, fixed=fixed, bounds=bounds[:, free],
+        discrete_dims={position[i]: v for i, v in encoder.discrete_dims.items() if i in position},
+        cat_dims={position[i]: v for i, v in encoder.cat_dims.items() if i in position},
+        inequality_constraints=[c for c in inequalities if c is not None],
+        equality_constraints=[c for c in equalities if c is not None])
+
+
+def sample_domain(encoder: Encoder, domain: SearchDomain, n: int, seed: int) -> Tensor:
+    r"""Random feasible designs: scrambled Sobol in the box, or hit-and-run in the polytope
+    when there are constraints; discrete features rounded, infeasible roundings dropped.
+
+    Args:
+        encoder: The feature encoding.
+        domain: The free features and their constraints.
+        n: How many to draw (fewer may come back after rounding).
+        seed: Seed of the draw.
+
+    Returns:
+        `n' x d` snapped, feasible features, ``n' <= n``.
+    """
+    if not domain.free:
+        return encoder.snap(domain.expand(torch.empty(1, 0, dtype=torch.float64)))
+    if domain.inequality_constraints or domain.equality_constraints:
+        d = len(domain.free)
+        inequalities = equalities = None
+        if domain.inequality_constraints:
+            A, b = sparse_to_dense_constraints(d, domain.inequality_constraints)
+            inequalities = (-A, -b)
+        if domain.equality_constraints:
+            equalities = sparse_to_dense_constraints(d, domain.equality_constraints)
+        sampler = HitAndRunPolytopeSampler(inequality_constraints=inequalities,
+                                           equality_constraints=equalities,
+                                           bounds=domain.bounds, seed=seed)
+        X = sampler.draw(n)
+    else:
+        X = draw_sobol_samples(domain.bounds, n=n, q=1, seed=seed).squeeze(-2)
+    X = encoder.snap(domain.expand(X))
+    return X[feasible(encoder, X)]
+
+
+def feasible(encoder: Encoder, X: Tensor) -> Tensor:
+    """`batch_shape` booleans: every composition sum and linear constraint holds (to
+    :data:`FEASIBILITY_TOLERANCE`, relative)."""
+    scale = max([1.0] + [abs(rhs) for _, _, rhs in
+                         encoder.inequality_constraints + encoder.equality_constraints])
+    return encoder.constraint_violation(X) <= FEASIBILITY_TOLERANCE * scale
+
+
+def optimize_acquisition(acq_function: AcquisitionFunction, encoder: Encoder, *, q: int,
+                         fixed: Mapping[int, float], config: OptimizerConfig, seed: int,
+                         accept: CandidateFilter | None = None) -> Candidates:
+    r"""A batch of ``q`` designs maximising the acquisition, built greedily.
+
+    Args:
+        acq_function: The acquisition function over `batch x q' x d` features; its
+            ``X_pending`` (the designs already in flight) is extended while the batch is built
+            and restored afterwards.
+        encoder: The feature encoding (bounds, discrete features, constraints).
+        q: Batch size.
+        fixed: Fixed feature index -> value.
+        config: Restarts, raw samples, iteration caps, pool size.
+        seed: Seed of the random pool (the restarts use torch's global generator: seed it,
+            e.g. with ``botorch.utils.sampling.manual_seed``, for reproducible runs).
+        accept: An extra rule each design must pass (e.g. a chance constraint).
+
+    Returns:
+        The batch, snapped and checked (see the module's notes).
+
+    Raises:
+        InfeasibleRequestError: The fixed features break a constraint, or no new feasible
+            design is left.
+        ScienceError: ``accept``'s error, when no design of the pool passes it.
+
+    Example:
+        >>> candidates = optimize_acquisition(acqf, encoder, q=4, fixed={},
+        ...                                   config=OptimizerConfig(), seed=0)  # doctest: +SKIP
+        >>> candidates.X.shape
+        torch.Size([4, 2])
+    """
+    domain = search_domain(encoder, fixed)
+    reduced: AcquisitionFunction = acq_function
+    if domain.fixed:
+        reduced = FixedFeatureAcquisitionFunction(
+            acq_function, d=domain.dimension, columns=list(domain.fixed),
+            values=list(domain.fixed.values()))
+    pending = acq_function.X_pending
+    before = [pending] if pending is not None else []
+    chosen: list[Tensor] = []
+    replaced = 0
+    try:
+        for step in range(q):
+            X = encoder.snap(domain.expand(_optimize_one(reduced, domain, config)))
+            acceptable = _Acceptable(encoder, before + chosen, accept)
+            if not bool(acceptable(X).all()):
+                X = _best_of_pool(acq_function, encoder, domain, config, seed + step,
+                                  acceptable, accept)
+                replaced += 1
+            chosen.append(X)
+            acq_function.set_X_pending(torch.cat(before + chosen))
+    finally:
+        acq_function.set_X_pending(pending)
+    return Candidates(X=torch.cat(chosen), replaced=replaced)
+
+
+def _optimize_one(acq_function: AcquisitionFunction, domain: SearchDomain,
+                  config: OptimizerConfig) -> Tensor:
+    """`1 x d_free` free features maximising the acquisition."""
+    if not domain.free:
+        return torch.empty(1, 0, dtype=torch.float64)
+    inequalities = domain.inequality_constraints or None
+    equalities = domain.equality_constraints or None
+    if domain.discrete_dims or domain.cat_dims:
+        X, _ = optimize_acqf_mixed_alternating(
+            acq_function, bounds=domain.bounds, discrete_dims=domain.discrete_dims,
+            cat_dims=domain.cat_dims, q=1, raw_samples=config.raw_samples,
+            num_restarts=config.num_restarts, inequality_constraints=inequalities,
+            equality_constraints=equalities,
+            options={"maxiter_alternating": config.max_alternating})
+    else:
+        X, _ = optimize_acqf(
+            acq_function, bounds=domain.bounds, q=1, num_restarts=config.num_restarts,
+            raw_samples=config.raw_samples, inequality_constraints=inequalities,
+            equality_constraints=equalities, options={"maxiter": config.max_iterations})
+    return X.reshape(1, -1).detach()
+
+
+class _Acceptable:
+    """Feasible, new (not within :data:`DUPLICATE_TOLERANCE` of ``taken``), and accepted."""
+
+    def __init__(self, encoder: Encoder, taken: list[Tensor],
+                 accept: CandidateFilter | None) -> None:
+        self.encoder = encoder
+        self.taken = torch.cat(taken) if taken else None
+        self.accept = accept
+        self.span = (encoder.bounds[1] - encoder.bounds[0]).clamp_min(1e-12)
+
+    def __call__(self, X: Tensor) -> Tensor:
+        ok = feasible(self.encoder, X)
+        if self.taken is not None and self.taken.numel():
+            gap = ((X[:, None, :] - self.taken[None].to(X)).abs() / self.span.to(X)).amax(-1)
+            ok &= (gap > DUPLICATE_TOLERANCE).all(-1)
+        if self.accept is not None:
+            ok &= self.accept(X)
+        return ok
+
+
+def _best_of_pool(acq_function: AcquisitionFunction, encoder: Encoder, domain: SearchDomain,
+                  config: OptimizerConfig, seed: int, acceptable: _Acceptable,
+                  accept: CandidateFilter | None) -> Tensor:
+    """`1 x d`: the acceptable design of a random feasible pool with the best acquisition."""
+    pool = sample_domain(encoder, domain, config.pool_size, seed)
+    ok = acceptable(pool)
+    if not bool(ok.any()):
+        if accept is not None and pool.numel() and not bool(accept(pool).any()):
+            raise accept.error(pool)
+        raise InfeasibleRequestError(
+            f"no new feasible design found among {pool.shape[0]} random feasible designs "
+            "(the space may be exhausted by the pending designs, or the fixed features leave "
+            "nothing to vary)", {"pool": int(pool.shape[0])})
+    pool = pool[ok]
+    with torch.no_grad():
+        values = torch.cat([acq_function(chunk.unsqueeze(-2))
+                            for chunk in pool.split(_POOL_CHUNK)])
+    return pool[values.argmax()].unsqueeze(0)
+
+
+def _reduce(constraint: LinearConstraintTuple, fixed: Mapping[int, float],
+            position: Mapping[int, int], *, equality: bool, k: int
+            ) -> LinearConstraintTuple | None:
+    """The constraint on the free features, or ``None`` when no free feature is left in it
+    (after checking that the fixed values meet it)."""
+    idx, coef, rhs = constraint
+    rest = rhs - sum(float(c) * fixed[int(i)] for i, c in zip(idx, coef, strict=True)
+                     if int(i) in fixed)
+    keep = [n for n, i in enumerate(idx.tolist()) if i not in fixed]
+    if keep:
+        return (torch.tensor([position[int(idx[n])] for n in keep], dtype=torch.long),
+                coef[keep], float(rest))
+    tolerance = FEASIBILITY_TOLERANCE * max(1.0, abs(rhs))
+    if (equality and abs(rest) > tolerance) or (not equality and rest > tolerance):
+        kind = "composition sum" if equality else "linear constraint"
+        raise InfeasibleRequestError(f"the fixed features break {kind} {k}",
+                                     {"constraint": k, "kind": kind, "violation": abs(rest)})
+    return None
