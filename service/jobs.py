@@ -7,6 +7,7 @@ row it cannot see yet).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from collections.abc import Iterable
@@ -20,6 +21,7 @@ from service.db.engine import session_scope
 from service.db.tables import Job
 from service.enums import JobKind
 from service.queue import publish
+from service.repositories import idempotency
 from service.repositories import jobs as job_rows
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,8 @@ def reap_once() -> job_rows.ReapReport:
             max_publishes=MAX_PUBLISHES)
         kinds = {job_id: kind for job_id, kind in session.execute(select(Job.id, Job.kind).where(
             Job.id.in_([job_id for job_id, _ in report.republish])))}
+        # Idempotency keys are remembered for their TTL only; the reaper is the janitor.
+        idempotency.purge_expired(session, dt.timedelta(hours=settings.idempotency_ttl_hours))
     if report.requeued or report.failed:
         log.warning("reaper: requeued %s, failed %s", report.requeued, report.failed)
     for job_id, queue in report.republish:

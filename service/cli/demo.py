@@ -137,10 +137,10 @@ def _wait_for_campaign_jobs(campaign_id: uuid.UUID, worker: subprocess.Popen[byt
 
 def _failed_jobs(campaign_id: uuid.UUID, since_job: uuid.UUID) -> list[str]:
     with session_scope() as session:
-        since = session.get(Job, since_job)
+        since = session.scalar(select(Job.created_at).where(Job.id == since_job))
         rows = session.scalars(select(Job).where(Job.campaign_id == campaign_id,
                                                  Job.status == JobStatus.failed,
-                                                 Job.created_at >= since.created_at))
+                                                 Job.created_at >= since))
         return [f"{job.kind.value} {job.id}: {(job.error or {}).get('message')}" for job in rows]
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -150,7 +150,7 @@ class Suggestion(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": row_version}
+    __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012  (SQLAlchemy hook)
 
 
 class ModelVersion(Base):

@@ -157,13 +157,18 @@ def release(session: Session, job_id: uuid.UUID, token: str, reason: str) -> Job
 
 
 def cancel(session: Session, job: Job) -> Job:
-    if job.status.is_final:
+    """Cancel a job that is not final yet.
+
+    A conditional update, so a cancel racing a worker's finish never overwrites ``succeeded``:
+    whichever commits first wins, and the other sees it (the worker's fence fails; the cancel
+    answers 409). A running attempt notices at its next heartbeat or progress report.
+    """
+    done = _updated(session, update(Job).where(
+        Job.id == job.id, Job.status.in_([JobStatus.queued, JobStatus.running])).values(
+        status=JobStatus.cancelled, lease_token=None, finished_at=utcnow(), message="cancelled"))
+    session.refresh(job)
+    if done != 1:
         raise Conflict(f"job {job.id} is {job.status.value} already")
-    job.status = JobStatus.cancelled
-    job.lease_token = None
-    job.finished_at = utcnow()
-    job.message = "cancelled"
-    session.flush()
     return job
 
 
