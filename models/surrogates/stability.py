@@ -198,21 +198,27 @@ def largest_hessian_eigenvalue(loss_fn: Callable[[Sequence[Tensor]], Tensor],
                                rtol=rtol)
 
 
-def stable_learning_rate(lambda_max: Tensor, fraction: float,
+def stable_learning_rate(lambda_max: Tensor, fraction: float | Tensor,
                          max_rate: float = float("inf")) -> Tensor:
-    r""":math:`\min(2 f / \hat\lambda_\max, \eta_\text{cap})`, below the descent bound for
-    :math:`f < 1`.
+    r""":math:`\min(2 f / \hat\lambda_\max, \eta_\text{cap})`: below the descent bound
+    :math:`2/\hat\lambda_\max` for a fraction :math:`f < 1`.
 
-    A non-positive estimate (no positive curvature, where any step is stable on the quadratic
+    A non-positive estimate (no positive curvature: any step is stable on the quadratic
     model) gives ``max_rate``.
+
+    Args:
+        lambda_max: :math:`\hat\lambda_\max`, any shape.
+        fraction: :math:`f \in (0, 1)`, a float or a tensor broadcasting against it.
+        max_rate: The cap :math:`\eta_\text{cap}`.
 
     Example:
         >>> stable_learning_rate(torch.tensor([4.0, 0.0]), 0.5, max_rate=10.0)
         tensor([ 0.2500, 10.0000])
     """
-    if not 0.0 < fraction < 1.0:
+    f = torch.as_tensor(fraction, dtype=lambda_max.dtype)
+    if not bool(((f > 0) & (f < 1)).all()):
         raise ValueError(f"the stable step needs 0 < fraction < 1, got {fraction}")
     positive = lambda_max > 0
-    rate = 2.0 * fraction / torch.where(positive, lambda_max, torch.ones_like(lambda_max))
+    rate = 2.0 * f / torch.where(positive, lambda_max, torch.ones_like(lambda_max))
     rate = torch.where(positive, rate, torch.full_like(rate, max_rate))
     return rate.clamp(max=max_rate)

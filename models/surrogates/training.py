@@ -226,12 +226,8 @@ def train_members(params: list[Tensor], data: TrainingData,
                 start=None if estimate is None else estimate.vector,
                 iterations=s.power_iterations, rtol=s.power_rtol, generator=generator)
             lam = estimate.value
-            bound = stable_learning_rate(lam, 0.5, max_rate=s.max_learning_rate)  # = 1 / lam
-            if fixed_rate is not None:
-                rate = fixed_rate.clone()
-            else:
-                rate = stable_learning_rate(lam, 1.0 - 1e-12, max_rate=s.max_learning_rate)
-                rate = torch.minimum(rate, fraction / 0.5 * bound)
+            rate = (fixed_rate.clone() if fixed_rate is not None else
+                    stable_learning_rate(lam, fraction, max_rate=s.max_learning_rate))
             within = bool((rate * lam.clamp(min=0.0) < 2.0).all())
             bound_respected &= within
             curvature.append({"step": step, "lambda_max": lam.tolist(),
