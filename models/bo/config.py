@@ -83,10 +83,10 @@ class OptimizerConfig:
             a chance constraint's probability).
     """
 
-    num_restarts: int = 8
-    raw_samples: int = 256
-    max_iterations: int = 100
-    max_alternating: int = 16
+    num_restarts: int = 4
+    raw_samples: int = 128
+    max_iterations: int = 50
+    max_alternating: int = 4
     pool_size: int = 2048
 
 

@@ -157,5 +157,6 @@ def _finite(value: Any, n: int, name: str, what: str) -> float:
     if isinstance(value, bool) or not math.isfinite(number):
         raise BadObservationError(f"observation {n}: {what} of {name!r} must be a finite "
                                   f"number, got {value!r}",
-                                  {"observation": n, "outcome": name, what: repr(value)})
+                                  {"observation": n, "outcome": name, "field": what,
+                                   "value": repr(value)})
     return number

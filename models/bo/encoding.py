@@ -35,7 +35,7 @@ Round trips: ``encode(decode(X)) == snap(X)`` for any ``X`` within the bounds, a
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -56,6 +56,8 @@ LinearConstraintTuple = tuple[Tensor, Tensor, float]
 
 #: Relative slack on bounds when a posted design is encoded (float noise, not a new value).
 BOUND_TOLERANCE = 1e-9
+#: A composition group whose sum is this close to its total (relative) is not rescaled.
+COMPOSITION_TOLERANCE = 1e-12
 
 ColumnKind = Literal["continuous", "log", "integer", "categorical", "position", "component"]
 
@@ -220,15 +222,19 @@ class Encoder:
             out.update(zip(index, features, strict=True))
         return out
 
-    def snap(self, X: Tensor) -> Tensor:
+    def snap(self, X: Tensor, fixed: Collection[int] = ()) -> Tensor:
         r"""The nearest encodable features: integers and indices rounded, all clamped to the
-        bounds, each composition group rescaled to sum to its total.
+        bounds, and each composition group that misses its total by more than
+        :data:`COMPOSITION_TOLERANCE` (relative) rescaled to it.
 
         Args:
             X: `batch_shape x d` features.
+            fixed: Features that must not change (held components): a group is rescaled
+                through its other components only.
 
         Returns:
-            `batch_shape x d` features of designs of the space.
+            `batch_shape x d` features of designs of the space. A group within the tolerance
+            is left as it is, so snapping twice changes nothing.
         """
         X = X.to(torch.float64).clone()
         bounds = self.bounds.to(X)
@@ -237,18 +243,28 @@ class Encoder:
         if discrete:
             X[..., discrete] = X[..., discrete].round()
         X = torch.maximum(torch.minimum(X, bounds[1]), bounds[0])
+        held_set = set(fixed)
         for g, group in enumerate(self.space.compositions):
             idx = [i for i, c in enumerate(self.columns) if c.group == g]
-            block = X[..., idx]
-            total = block.sum(dim=-1, keepdim=True)
-            even = torch.full_like(block, group.total / len(idx))
-            block = torch.where(total > 0, block * (group.total / total.clamp_min(1e-300)),
+            free = [i for i in idx if i not in held_set]
+            held = [i for i in idx if i in held_set]
+            miss = (X[..., idx].sum(dim=-1, keepdim=True) - group.total).abs()
+            off = miss > COMPOSITION_TOLERANCE * group.total
+            if not free or not bool(off.any()):
+                continue
+            held_sum = X[..., held].sum(dim=-1, keepdim=True) if held \
+                else torch.zeros_like(miss)
+            target = group.total - held_sum
+            block = X[..., free]
+            current = block.sum(dim=-1, keepdim=True)
+            even = (target / len(free)).expand_as(block)
+            block = torch.where(current > 0, block * (target / current.clamp_min(1e-300)),
                                 even)
-            # Put the rounding residual on the largest component, so the sum is the total.
-            residual = group.total - block.sum(dim=-1, keepdim=True)
+            # Put the rounding residual on the largest free component.
+            residual = target - block.sum(dim=-1, keepdim=True)
             largest = block.argmax(dim=-1, keepdim=True)
             block = block.scatter_add(-1, largest, residual).clamp(0.0, group.total)
-            X[..., idx] = block
+            X[..., free] = torch.where(off, block, X[..., free])
         return X
 
     def decode(self, X: Tensor) -> list[dict[str, Any]]:

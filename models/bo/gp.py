@@ -48,8 +48,9 @@ from models.bo.prior_mean import HillMean
 
 #: Version of the serialised state; bump when its layout changes.
 STATE_VERSION = 1
-#: Floor on known noise variances, relative to the outcome's variance (keeps K invertible).
-MIN_RELATIVE_NOISE_VARIANCE = 1e-8
+#: Floor on known noise variances, relative to the outcome's variance (keeps K invertible;
+#: GPyTorch rounds smaller standardised noise up to this with a warning).
+MIN_RELATIVE_NOISE_VARIANCE = 1e-6
 
 
 @dataclass

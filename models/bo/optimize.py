@@ -176,7 +176,8 @@ def sample_domain(encoder: Encoder, domain: SearchDomain, n: int, seed: int) -> 
         `n' x d` snapped, feasible features, ``n' <= n``.
     """
     if not domain.free:
-        return encoder.snap(domain.expand(torch.empty(1, 0, dtype=torch.float64)))
+        return encoder.snap(domain.expand(torch.empty(1, 0, dtype=torch.float64)),
+                            fixed=domain.fixed)
     if domain.inequality_constraints or domain.equality_constraints:
         d = len(domain.free)
         inequalities = equalities = None
@@ -191,7 +192,7 @@ def sample_domain(encoder: Encoder, domain: SearchDomain, n: int, seed: int) -> 
         X = sampler.draw(n)
     else:
         X = draw_sobol_samples(domain.bounds, n=n, q=1, seed=seed).squeeze(-2)
-    X = encoder.snap(domain.expand(X))
+    X = encoder.snap(domain.expand(X), fixed=domain.fixed)
     return X[feasible(encoder, X)]
 
 
@@ -205,19 +206,22 @@ def feasible(encoder: Encoder, X: Tensor) -> Tensor:
 
 def optimize_acquisition(acq_function: AcquisitionFunction, encoder: Encoder, *, q: int,
                          fixed: Mapping[int, float], config: OptimizerConfig, seed: int,
+                         X_pending: Tensor | None = None,
                          accept: CandidateFilter | None = None) -> Candidates:
     r"""A batch of ``q`` designs maximising the acquisition, built greedily.
 
     Args:
-        acq_function: The acquisition function over `batch x q' x d` features; its
-            ``X_pending`` (the designs already in flight) is extended while the batch is built
-            and restored afterwards.
+        acq_function: The acquisition function over `batch x q' x d` features, built with
+            ``X_pending``; while the batch is built its pending designs are set (with
+            ``set_X_pending``) to ``X_pending`` plus the designs chosen so far, and to
+            ``X_pending`` again at the end.
         encoder: The feature encoding (bounds, discrete features, constraints).
         q: Batch size.
         fixed: Fixed feature index -> value.
         config: Restarts, raw samples, iteration caps, pool size.
         seed: Seed of the random pool (the restarts use torch's global generator: seed it,
             e.g. with ``botorch.utils.sampling.manual_seed``, for reproducible runs).
+        X_pending: `p x d` features of the designs in flight: never proposed again.
         accept: An extra rule each design must pass (e.g. a chance constraint).
 
     Returns:
@@ -240,28 +244,32 @@ def optimize_acquisition(acq_function: AcquisitionFunction, encoder: Encoder, *,
         reduced = FixedFeatureAcquisitionFunction(
             acq_function, d=domain.dimension, columns=list(domain.fixed),
             values=list(domain.fixed.values()))
-    pending = acq_function.X_pending
-    before = [pending] if pending is not None else []
+    before = [X_pending] if X_pending is not None else []
     chosen: list[Tensor] = []
     replaced = 0
     try:
         for step in range(q):
-            X = encoder.snap(domain.expand(_optimize_one(reduced, domain, config)))
             acceptable = _Acceptable(encoder, before + chosen, accept)
-            if not bool(acceptable(X).all()):
-                X = _best_of_pool(acq_function, encoder, domain, config, seed + step,
-                                  acceptable, accept)
+            restarts = encoder.snap(domain.expand(_optimize(reduced, domain, config)),
+                                    fixed=domain.fixed)
+            ok = acceptable(restarts)
+            if bool(ok.any()):
+                X = restarts[ok][:1]
+            else:
+                X = _from_pool(acq_function, reduced, encoder, domain, config, seed + step,
+                               acceptable)
                 replaced += 1
             chosen.append(X)
             acq_function.set_X_pending(torch.cat(before + chosen))
     finally:
-        acq_function.set_X_pending(pending)
+        acq_function.set_X_pending(X_pending)
     return Candidates(X=torch.cat(chosen), replaced=replaced)
 
 
-def _optimize_one(acq_function: AcquisitionFunction, domain: SearchDomain,
-                  config: OptimizerConfig) -> Tensor:
-    """`1 x d_free` free features maximising the acquisition."""
+def _optimize(acq_function: AcquisitionFunction, domain: SearchDomain,
+              config: OptimizerConfig, starts: Tensor | None = None) -> Tensor:
+    """`r x d_free` free features of local maxima of the acquisition, best first (``r = 1``
+    for the mixed optimiser, one per restart for the continuous one)."""
     if not domain.free:
         return torch.empty(1, 0, dtype=torch.float64)
     inequalities = domain.inequality_constraints or None
@@ -272,13 +280,22 @@ def _optimize_one(acq_function: AcquisitionFunction, domain: SearchDomain,
             cat_dims=domain.cat_dims, q=1, raw_samples=config.raw_samples,
             num_restarts=config.num_restarts, inequality_constraints=inequalities,
             equality_constraints=equalities,
-            options={"maxiter_alternating": config.max_alternating})
-    else:
-        X, _ = optimize_acqf(
-            acq_function, bounds=domain.bounds, q=1, num_restarts=config.num_restarts,
-            raw_samples=config.raw_samples, inequality_constraints=inequalities,
-            equality_constraints=equalities, options={"maxiter": config.max_iterations})
-    return X.reshape(1, -1).detach()
+            options={"maxiter_alternating": config.max_alternating,
+                     # Random feasible starts (a short hit-and-run chain): the
+                     # continuous-relaxation start costs more and found no better optima
+                     # on our formulation problems.
+                     "initialization_strategy": "random"})
+        return X.reshape(1, -1).detach()
+    X, values = optimize_acqf(
+        acq_function, bounds=domain.bounds, q=1, num_restarts=config.num_restarts,
+        raw_samples=config.raw_samples, inequality_constraints=inequalities,
+        equality_constraints=equalities, batch_initial_conditions=starts,
+        return_best_only=False,
+        # A shorter hit-and-run chain for the raw samples than BoTorch's 10000 / 32: they
+        # only seed the restarts.
+        options={"maxiter": config.max_iterations, "n_burnin": 500, "n_thinning": 8})
+    order = values.reshape(-1).argsort(descending=True)
+    return X.reshape(-1, X.shape[-1])[order].detach()
 
 
 class _Acceptable:
@@ -301,13 +318,16 @@ class _Acceptable:
         return ok
 
 
-def _best_of_pool(acq_function: AcquisitionFunction, encoder: Encoder, domain: SearchDomain,
-                  config: OptimizerConfig, seed: int, acceptable: _Acceptable,
-                  accept: CandidateFilter | None) -> Tensor:
-    """`1 x d`: the acceptable design of a random feasible pool with the best acquisition."""
+def _from_pool(acq_function: AcquisitionFunction, reduced: AcquisitionFunction,
+               encoder: Encoder, domain: SearchDomain, config: OptimizerConfig, seed: int,
+               acceptable: _Acceptable) -> Tensor:
+    """`1 x d`: the best acceptable design of a random feasible pool, polished by a local
+    optimisation from the pool's best designs when the free features are all continuous
+    (and the polished design is still acceptable)."""
     pool = sample_domain(encoder, domain, config.pool_size, seed)
     ok = acceptable(pool)
     if not bool(ok.any()):
+        accept = acceptable.accept
         if accept is not None and pool.numel() and not bool(accept(pool).any()):
             raise accept.error(pool)
         raise InfeasibleRequestError(
@@ -318,7 +338,15 @@ def _best_of_pool(acq_function: AcquisitionFunction, encoder: Encoder, domain: S
     with torch.no_grad():
         values = torch.cat([acq_function(chunk.unsqueeze(-2))
                             for chunk in pool.split(_POOL_CHUNK)])
-    return pool[values.argmax()].unsqueeze(0)
+    top = pool[values.argsort(descending=True)[:config.num_restarts]]
+    if domain.free and not (domain.discrete_dims or domain.cat_dims):
+        polished = encoder.snap(domain.expand(_optimize(
+            reduced, domain, config, starts=top[:, domain.free].unsqueeze(-2))),
+            fixed=domain.fixed)
+        fine = acceptable(polished)
+        if bool(fine.any()):
+            return polished[fine][:1]
+    return top[:1]
 
 
 def _reduce(constraint: LinearConstraintTuple, fixed: Mapping[int, float],

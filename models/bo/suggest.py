@@ -183,7 +183,8 @@ def suggest(space: Space, observations: Sequence[Observation | Mapping[str, Any]
                                                 penalty=config.risk.penalty)
             accept = ChanceFilter(model, constraints, outputs)
         candidates = optimize_acquisition(acqf, encoder, q=q, fixed=fixed,
-                                          config=config.optimizer, seed=seed, accept=accept)
+                                          config=config.optimizer, seed=seed,
+                                          X_pending=X_pending, accept=accept)
         acq_seconds = time.perf_counter() - acq_start
 
     X = candidates.X
@@ -205,7 +206,7 @@ def suggest(space: Space, observations: Sequence[Observation | Mapping[str, Any]
             probability_feasible=float(probabilities[i].prod()) if constraints else 1.0,
             probability_success=success[i],
             acquisition_value=float(values[i]))
-        for i, design in enumerate(encoder.decode(X))]
+        for i, design in enumerate(_hold(encoder.decode(X), config.fixed_features))]
 
     metrics: dict[str, Any] = {
         "observations": len(observations), "failed": data.n_failed,
@@ -226,6 +227,15 @@ def suggest(space: Space, observations: Sequence[Observation | Mapping[str, Any]
     metrics["total_seconds"] = time.perf_counter() - start
     return BOResult(suggestions=suggestions, model_state=state, metrics=metrics,
                     data_hash=data_hash(observations, pending), seed=seed)
+
+
+def _hold(designs: list[dict[str, Any]], fixed: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The designs with the fixed parameters set to the requested values exactly (a log-scale
+    value's round trip through its logarithm may differ in the last bit)."""
+    for design in designs:
+        for name, value in fixed.items():
+            design[name] = type(design[name])(value)
+    return designs
 
 
 def _scale(Y: Tensor) -> float:

@@ -15,8 +15,9 @@ How (sign conventions and the penalised objective :math:`f` are in
 2. **Bounds by projection.** The inner solver is the spectral projected gradient method on
    the cube (:mod:`.inverse_spg`): bounds hold exactly, and the optimality measure is the
    projected gradient.
-3. **Scaling.** :math:`f` and each slack :math:`s_j` are divided by their spread (sd) over the
-   starts, so tolerances, penalties and continuation weights mean the same for any units.
+3. **Scaling.** :math:`f` and each slack :math:`s_j` are divided by their spread over the
+   starts (sd, at least a tenth of the mean magnitude), so tolerances, penalties and
+   continuation weights mean the same for any units.
 4. **Outcome constraints by an augmented Lagrangian** (Rockafellar's form for inequalities,
    Nocedal & Wright §17.4): each inner solve minimises
 
@@ -30,8 +31,11 @@ How (sign conventions and the penalised objective :math:`f` are in
 5. **Continuation.** The weights :math:`c_k` of ``continuation`` (heavy to zero) pull each
    start towards its anchor :math:`a` (its own starting point, or the centre of the box);
    each stage warm-starts from the previous one, so a start follows the path of minimisers of
-   an increasingly non-convex problem instead of jumping at once. The last weight must be 0:
-   the designs returned solve the actual problem.
+   an increasingly non-convex problem instead of jumping at once. Optionally the stages also
+   anneal an extra roughness weight (``smoothness_continuation``): a smoothness homotopy,
+   which for free-form profiles leads past the many bang-bang local optima of the unsmoothed
+   problem (see the Rayleigh-step rediscovery in the tests). The last stage's weights must be
+   0: the designs returned solve the actual problem.
 6. **Uncertainty.** :math:`f` includes :math:`\kappa\sigma` and each slack
    :math:`-\kappa_c\sigma`, so designs are pushed back to where the model has data.
 7. **Manufacturability.** A roughness penalty :math:`w\sum_k (x_{k+1}-2x_k+x_{k-1})^2` on a
@@ -57,7 +61,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +108,8 @@ class InverseDesignConfig:
             all of them.
         continuation: L2 weights :math:`c_k` of the stages (in scaled objective units per
             squared unit-cube RMS distance), ending with 0.
+        smoothness_continuation: Extra roughness weights of the stages (original units,
+            added to ``smoothness_weight``), one per stage, ending with 0; empty: none.
         anchor: ``"start"`` (each start's own Sobol point) or ``"centre"`` of the box.
         inner_iterations: Cap on projected-gradient iterations per inner solve.
         outer_iterations: Cap on augmented-Lagrangian rounds in the last stage.
@@ -118,6 +124,9 @@ class InverseDesignConfig:
             optimum.
         max_designs: Return at most this many distinct optima (None: all).
         max_backtracks: Cap on line-search halvings per inner iteration.
+        max_step: Cap on each inner move, in unit-cube coordinates (:math:`\infty`-norm): a
+            start then follows its own basin and the continuation path; None: no cap.
+        memory: Non-monotone line-search memory (1: monotone).
     """
 
     starts: int = 32
@@ -127,6 +136,7 @@ class InverseDesignConfig:
     smoothness_weight: float = 0.0
     smoothness_slice: tuple[int, int] | None = None
     continuation: tuple[float, ...] = (1.0, 0.1, 0.01, 0.0)
+    smoothness_continuation: tuple[float, ...] = ()
     anchor: str = "start"
     inner_iterations: int = 200
     outer_iterations: int = 12
@@ -139,6 +149,8 @@ class InverseDesignConfig:
     cluster_distance: float = 0.05
     max_designs: int | None = None
     max_backtracks: int = 30
+    max_step: float | None = 0.1
+    memory: int = 10
 
     def __post_init__(self) -> None:
         checks = [
@@ -148,6 +160,12 @@ class InverseDesignConfig:
             (len(self.continuation) >= 1 and self.continuation[-1] == 0.0
              and min(self.continuation) >= 0.0,
              "continuation must be non-negative weights ending with 0"),
+            (not self.smoothness_continuation
+             or (len(self.smoothness_continuation) == len(self.continuation)
+                 and self.smoothness_continuation[-1] == 0.0
+                 and min(self.smoothness_continuation) >= 0.0),
+             ("smoothness_continuation must be empty or one non-negative weight per stage, "
+              "ending with 0")),
             (self.anchor in ("start", "centre"), "anchor is 'start' or 'centre'"),
             (self.inner_iterations >= 1 and self.outer_iterations >= 1
              and self.stage_outer_iterations >= 1, "iteration caps must be >= 1"),
@@ -156,6 +174,8 @@ class InverseDesignConfig:
              "need penalty > 0, penalty_growth > 1, max_penalty >= penalty"),
             (self.cluster_distance >= 0, "cluster_distance must be >= 0"),
             (self.max_designs is None or self.max_designs >= 1, "max_designs must be >= 1"),
+            (self.max_step is None or self.max_step > 0, "max_step must be > 0"),
+            (self.memory >= 1, "memory must be >= 1"),
         ]
         for ok, message in checks:
             if not ok:
@@ -252,18 +272,22 @@ def inverse_design(predict: Predict, bounds: Tensor, *, objective: Objective | N
     iterations = evaluations = 0
     inner_converged = torch.zeros(n, dtype=torch.bool)
     violation = torch.full((n,), float("inf"), dtype=u0.dtype) if k else u0.new_zeros(n)
-    for index, weight in enumerate(config.continuation):
+    extra = config.smoothness_continuation or (0.0,) * len(config.continuation)
+    for index, (weight, smoothing) in enumerate(zip(config.continuation, extra, strict=True)):
         final = index == len(config.continuation) - 1
         rounds = 1 if k == 0 else (config.outer_iterations if final
                                    else config.stage_outer_iterations)
         for round_ in range(rounds):
-            merit = _merit(problem, f_scale, c_scale, float(weight), anchor, nu, rho)
+            merit = _merit(problem, f_scale, c_scale, float(weight), float(smoothing), anchor,
+                           nu, rho)
             res = spg_minimize(merit, u, max_iter=config.inner_iterations, tol=config.tol,
-                               max_backtracks=config.max_backtracks)
+                               max_backtracks=config.max_backtracks, max_step=config.max_step,
+                               memory=config.memory)
             u, inner_converged = res.u, res.converged | ~finite
             iterations += res.iterations
             evaluations += res.evaluations
-            record: dict[str, Any] = {"weight": float(weight), "round": round_,
+            record: dict[str, Any] = {"weight": float(weight), "smoothing": float(smoothing),
+                                      "round": round_,
                                       "iterations": res.iterations,
                                       "evaluations": res.evaluations,
                                       "inner_converged": int(inner_converged.sum())}
@@ -287,7 +311,7 @@ def inverse_design(predict: Predict, bounds: Tensor, *, objective: Objective | N
     feasible = (ev.slack >= -config.feasibility_tol * c_scale).all(dim=-1)
     converged = inner_converged & (violation <= config.feasibility_tol)
     order = _ranking(ev, feasible, finite, c_scale)
-    leaders, labels = leader_clusters(u[order] if False else u, order, config.cluster_distance)
+    leaders, labels = leader_clusters(u, order, config.cluster_distance)
     if config.max_designs is not None:
         leaders = leaders[: config.max_designs]
     labels = torch.where(finite, labels, torch.full_like(labels, -1))
@@ -326,19 +350,21 @@ def _starts(problem: DesignProblem, config: InverseDesignConfig, initial: Tensor
 
 
 def _spread(values: Tensor) -> Tensor:
-    """The sd of ``values`` (its scale), else its magnitude, else 1."""
-    if values.numel() > 1:
-        sd = values.std()
-        if bool(sd > 1e-12 * values.abs().max().clamp(min=1e-300)) and bool(sd > 0):
-            return sd
-    magnitude = values.abs().max() if values.numel() else values.new_ones(())
-    return magnitude if bool(magnitude > 0) else values.new_ones(())
+    """The scale of ``values``: their sd over the starts, but at least a tenth of their mean
+    magnitude (warm starts that all sit at one design have almost no spread), else 1."""
+    if values.numel() == 0:
+        return torch.ones((), dtype=values.dtype)
+    sd = values.std() if values.numel() > 1 else torch.zeros((), dtype=values.dtype)
+    scale = torch.maximum(sd, 0.1 * values.abs().mean())
+    return scale if bool(scale > 0) else torch.ones((), dtype=values.dtype)
 
 
 def _merit(problem: DesignProblem, f_scale: Tensor, c_scale: Tensor, weight: float,
-           anchor: Tensor, nu: Tensor, rho: Tensor):  # noqa: ANN202 - a closure
+           smoothing: float, anchor: Tensor, nu: Tensor,
+           rho: Tensor) -> Callable[[Tensor], Tensor]:
+    """The scaled augmented-Lagrangian merit of one inner solve, `n x d` -> `n`."""
     def merit(u: Tensor) -> Tensor:
-        ev = problem.evaluate(u)
+        ev = problem.evaluate(u, extra_smoothness=smoothing)
         value = ev.objective / f_scale
         if weight > 0:
             value = value + weight * ((u - anchor) ** 2).mean(dim=-1)
@@ -350,12 +376,14 @@ def _merit(problem: DesignProblem, f_scale: Tensor, c_scale: Tensor, weight: flo
 
 
 def _ranking(ev: Evaluation, feasible: Tensor, finite: Tensor, c_scale: Tensor) -> Tensor:
-    """Row order, best first: feasible by objective, then infeasible by violation, then
-    non-finite."""
+    """Row order, best first: feasible by objective, then infeasible by (scaled) violation,
+    then non-finite rows."""
     violation = ((-ev.slack).clamp(min=0.0) / c_scale).sum(dim=-1) if ev.slack.shape[1] \
         else torch.zeros_like(ev.objective)
-    keys = [(0 if bool(finite[i]) else 1, 0 if bool(feasible[i]) else 1,
-             float(violation[i]) if not bool(feasible[i]) else 0.0,
-             float(ev.objective[i]) if bool(finite[i]) else 0.0, i)
-            for i in range(ev.objective.shape[0])]
-    return torch.tensor([key[-1] for key in sorted(keys)], dtype=torch.long)
+    keys = [torch.where(finite, ev.objective, torch.zeros_like(ev.objective)),
+            torch.where(feasible, torch.zeros_like(violation), violation),
+            (~feasible).to(violation.dtype), (~finite).to(violation.dtype)]
+    order = torch.arange(ev.objective.shape[0])
+    for key in keys:  # least significant first; stable sorts keep the earlier keys' order
+        order = order[torch.argsort(key[order], stable=True)]
+    return order

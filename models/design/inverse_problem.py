@@ -174,8 +174,10 @@ class DesignProblem:
         """Original units to the unit cube, `n x d`."""
         return (x - self.lower.to(x)) / (self.upper - self.lower).to(x)
 
-    def evaluate(self, u: Tensor) -> Evaluation:
-        """The model's outputs, objective, slacks and roughness at ``u`` (`n x d`)."""
+    def evaluate(self, u: Tensor, *, extra_smoothness: float = 0.0) -> Evaluation:
+        """The model's outputs, objective, slacks and roughness at ``u`` (`n x d`).
+
+        ``extra_smoothness`` is added to the smoothness weight (a continuation stage's)."""
         x = self.to_x(u)
         mean, sd = self.predict(x)
         self.calls += 1
@@ -188,8 +190,9 @@ class DesignProblem:
             value = value + self.kappa * sd[:, o]
         start, stop = self.smoothness_slice
         rough = roughness(x[:, start:stop])
-        if self.smoothness_weight > 0:
-            value = value + self.smoothness_weight * rough
+        weight = self.smoothness_weight + extra_smoothness
+        if weight > 0:
+            value = value + weight * rough
         slacks = []
         for c in self.constraints:
             s = (mean[:, c.output] - c.threshold) * (-1.0 if c.upper else 1.0)

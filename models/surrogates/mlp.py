@@ -13,6 +13,7 @@ snapshotted, masked per member with :func:`torch.where` and stored as they are.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 
@@ -51,7 +52,7 @@ def init_parameters(members: int, inputs: int, outputs: int, width: int, depth: 
     for seed in seeds:
         generator = torch.Generator().manual_seed(int(seed))
         layers = []
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+        for fan_in, fan_out in itertools.pairwise(sizes):
             weight = torch.randn(fan_in, fan_out, generator=generator, dtype=dtype)
             layers += [weight / math.sqrt(fan_in), torch.zeros(1, fan_out, dtype=dtype)]
         per_member.append(layers)

@@ -19,15 +19,17 @@ with :math:`\eta_e = 2 f / \hat\lambda_{\max,e}` (``step_fraction`` :math:`f < 1
 :math:`\eta_e` is below the stricter plain-descent bound :math:`2/\lambda_\max` by the factor
 :math:`f`, which also absorbs an under-estimated :math:`\hat\lambda` (power iteration
 approaches :math:`\lambda_\max` from below) by up to :math:`1/f`. The curvature grows as a
-network trains ("progressive sharpening"), so :math:`\hat\lambda` is re-estimated every
-``curvature_every`` steps, warm-started from the previous eigenvector, and the rate follows it.
+network trains ("progressive sharpening", fastest in the first steps), so :math:`\hat\lambda`
+is re-estimated at steps 1, 2, 4, 8, ... and then every ``curvature_every`` steps,
+warm-started from the previous eigenvector, and the rate follows it.
 
 **Divergence.** Each step checks every member's loss and gradient: NaN/inf, or a loss above
-``blowup_factor`` times its first value, marks the member diverged. Its parameters and
-momentum go back to the last good snapshot (taken at each curvature estimate), its step
-fraction (or fixed rate) is halved and the curvature re-estimated. After ``max_retries`` such
-retries :class:`~models.surrogates.errors.TrainingDivergedError` is raised: a NaN model is
-never returned.
+``blowup_factor`` times its first value, marks the member diverged. Its parameters go back
+to the last good snapshot (taken at each curvature estimate, for a member whose loss has not
+grown by half since its previous snapshot), its momentum is reset, its step fraction (or fixed
+rate) is halved and the curvature re-estimated. After ``max_retries`` such retries
+:class:`~models.surrogates.errors.TrainingDivergedError` is raised: a NaN model is never
+returned.
 
 **Early stopping.** Every step evaluates each member on the shared validation split (or,
 without one, on its training loss); a member stops when it has not improved for ``patience``
@@ -135,6 +137,14 @@ def _finite_members(tensors: list[Tensor]) -> Tensor:
     return ok
 
 
+def _estimate_due(step: int, every: int) -> bool:
+    """Curvature estimates at steps 0, 1, 2, 4, 8, ... (the curvature grows fastest early in
+    training) and then every ``every`` steps."""
+    if step % every == 0:
+        return True
+    return step < every and step & (step - 1) == 0
+
+
 def _floats(t: Tensor) -> list[float | None]:
     return [float(v) if bool(torch.isfinite(v)) else None for v in t]
 
@@ -170,7 +180,8 @@ def train_members(params: list[Tensor], data: TrainingData,
 
     params = [p.detach().clone() for p in params]
     velocity = [torch.zeros_like(p) for p in params]
-    snapshot = ([p.clone() for p in params], [v.clone() for v in velocity])
+    snapshot = [p.clone() for p in params]
+    snapshot_loss = torch.full((members,), float("inf"), dtype=dtype)
     fraction = torch.full((members,), s.step_fraction, dtype=dtype)
     fixed_rate = None if s.learning_rate is None else torch.full((members,), s.learning_rate,
                                                                  dtype=dtype)
@@ -210,8 +221,10 @@ def train_members(params: list[Tensor], data: TrainingData,
             if retries > s.max_retries:
                 raise TrainingDivergedError(step, retries - 1, rate.tolist(), _floats(losses),
                                             reason)
-            params = _where(bad, snapshot[0], params)
-            velocity = _where(bad, snapshot[1], velocity)
+            # Back to the last good state, momentum reset: the velocity of a diverging run is
+            # what diverged.
+            params = _where(bad, snapshot, params)
+            velocity = _where(bad, [torch.zeros_like(v) for v in velocity], velocity)
             if fixed_rate is not None:
                 fixed_rate = torch.where(bad, 0.5 * fixed_rate, fixed_rate)
             else:
@@ -219,8 +232,12 @@ def train_members(params: list[Tensor], data: TrainingData,
             need_estimate = True
             continue
 
-        if need_estimate or step % s.curvature_every == 0:
-            snapshot = ([p.clone() for p in params], [v.clone() for v in velocity])
+        if need_estimate or _estimate_due(step, s.curvature_every):
+            # A member's snapshot moves on only while its loss has not grown by half: a state
+            # already on its way to blowing up is not "good".
+            fresh = losses <= 1.5 * snapshot_loss
+            snapshot = _where(fresh, params, snapshot)
+            snapshot_loss = torch.where(fresh, losses, snapshot_loss)
             estimate = largest_hessian_eigenvalue(
                 total_loss, params, block_dims=1,
                 start=None if estimate is None else estimate.vector,
@@ -256,8 +273,8 @@ def train_members(params: list[Tensor], data: TrainingData,
             velocity = _where(active, velocity, [torch.zeros_like(v) for v in velocity])
             params = [p + v for p, v in zip(params, velocity, strict=True)]
 
-    # A member still improving at the end keeps its best (validated) state as well.
-    final = best_params if bool(torch.isfinite(best_score).all()) else params
+    # Every member keeps its best-scoring state (the last one if it never scored finitely).
+    final = _where(torch.isfinite(best_score), best_params, params)
     if not bool(_finite_members(final).all()):
         raise TrainingDivergedError(step, retries, rate.tolist(), _floats(best_score),
                                     "non-finite parameters at the end of training")

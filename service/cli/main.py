@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from service.cli.lab import lab_app
 from service.config import get_settings
 from service.db.engine import session_scope
 from service.enums import JobKind
@@ -42,6 +43,7 @@ job_app = typer.Typer(help="Queued work.", no_args_is_help=True)
 app.add_typer(project_app, name="project")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(job_app, name="job")
+app.add_typer(lab_app, name="lab")
 
 console = Console()
 KeyOption = Annotated[str | None, typer.Option("--key", envvar="DESIGNLOOP_API_KEY",

@@ -47,7 +47,10 @@ def _check_batch(session: Session, campaign: Campaign, batch: ObservationBatch
             if suggestion is None:
                 raise InvalidInput("no such suggestion in this campaign",
                                    field=[*base, "suggestion_id"])
-            if suggestion.status != SuggestionStatus.pending or obs.suggestion_id in seen:
+            if obs.suggestion_id in seen:
+                raise InvalidInput("this batch answers the suggestion twice",
+                                   field=[*base, "suggestion_id"])
+            if suggestion.status != SuggestionStatus.pending:
                 raise Conflict(f"suggestion {obs.suggestion_id} is {suggestion.status.value}, "
                                "not pending", details={"loc": [*base, "suggestion_id"]})
             seen.add(obs.suggestion_id)

@@ -8,6 +8,7 @@ from service.api.routes import (
     campaigns,
     export,
     health,
+    imports,
     jobs,
     model_versions,
     observations,
@@ -21,5 +22,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     suggestions.router,
     model_versions.router,
     export.router,
+    imports.router,
     jobs.router,
 )

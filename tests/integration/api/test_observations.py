@@ -50,6 +50,16 @@ def test_answering_a_pending_suggestion_marks_it_observed(
     assert stored() == before
 
 
+def test_a_batch_answering_one_suggestion_twice_is_422_and_stores_nothing(
+        client: TestClient, headers: dict[str, str], campaign: dict[str, Any]) -> None:
+    (suggestion_id,) = add_suggestions(campaign["id"], [DESIGN])
+    answer = observation(suggestion_id=str(suggestion_id))
+    before = stored()
+    assert_error(client.post(_url(campaign), headers=headers, json=batch(answer, answer)), 422,
+                 "observations", 1, "suggestion_id")
+    assert stored() == before
+
+
 RAW_TEMPLATE = ('{"observations": [{"parameters": {"temperature": 50.0, "cycles": 3, '
                 '"solvent": "water", "a": 0.2, "b": 0.3, "c": 0.5}, '
                 '"outcomes": {"yield": %s, "toxicity": 0.1}}]}')
