@@ -262,16 +262,58 @@ def inverse_design(predict: Predict, bounds: Tensor, *, objective: Objective | N
     f_scale = _spread(ev0.objective[finite])
     c_scale = torch.stack([_spread(s) for s in ev0.slack[finite].T]) if ev0.slack.shape[1] \
         else ev0.slack.new_ones(0)
-    anchor = u0.clone() if config.anchor == "start" else torch.full_like(u0, 0.5)
+    state = _solve(problem, config, u0, finite, f_scale, c_scale)
+    multipliers = state.nu * f_scale / c_scale if state.nu.shape[1] else state.nu
+    ev, kkt = problem.kkt(state.u, multipliers)
+    feasible = (ev.slack >= -config.feasibility_tol * c_scale).all(dim=-1)
+    converged = state.inner_converged & (state.violation <= config.feasibility_tol)
+    leaders, labels = _distinct(state.u, _ranking(ev, feasible, finite, c_scale), finite,
+                                config)
+    sizes = torch.bincount(labels[labels >= 0], minlength=leaders.numel())
+    metrics = {
+        "predict_calls": problem.calls,
+        "rows_per_call": sorted(set(problem.rows)),
+        "spg_iterations": state.iterations,
+        "spg_evaluations": state.evaluations,
+        "stages": state.stages,
+        "objective_scale": float(f_scale),
+        "constraint_scales": c_scale.tolist(),
+        "starts": int(u0.shape[0]),
+        "finite_starts": int(finite.sum()),
+        "distinct": int(leaders.numel()),
+    }
+    return InverseDesignResult(
+        x=problem.to_x(state.u[leaders]), mean=ev.mean[leaders], sd=ev.sd[leaders],
+        objective=ev.objective[leaders], value=ev.mean[leaders, objective.output],
+        roughness=ev.roughness[leaders], slack=ev.slack[leaders],
+        multipliers=multipliers[leaders], kkt=kkt.select(leaders), feasible=feasible[leaders],
+        converged=converged[leaders], cluster_size=sizes, starts=problem.to_x(state.u),
+        start_cluster=labels, metrics=metrics)
 
-    n, k = u0.shape[0], ev0.slack.shape[1]
-    nu = u0.new_zeros(n, k)
-    rho = torch.full((n,), config.penalty, dtype=u0.dtype)
-    u = u0
-    stages: list[dict[str, Any]] = []
-    iterations = evaluations = 0
-    inner_converged = torch.zeros(n, dtype=torch.bool)
-    violation = torch.full((n,), float("inf"), dtype=u0.dtype) if k else u0.new_zeros(n)
+
+@dataclass
+class _State:
+    """Where the batch is: points, multipliers, penalties and the bookkeeping."""
+
+    u: Tensor  # n x d
+    nu: Tensor  # n x k, scaled multipliers
+    rho: Tensor  # n, penalties
+    violation: Tensor  # n, scaled max |min(s, nu / rho)| (0 without constraints)
+    inner_converged: Tensor  # n
+    iterations: int = 0
+    evaluations: int = 0
+    stages: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _solve(problem: DesignProblem, config: InverseDesignConfig, u0: Tensor, finite: Tensor,
+           f_scale: Tensor, c_scale: Tensor) -> _State:
+    """The continuation stages, each of augmented-Lagrangian rounds of batched SPG solves."""
+    n, k = u0.shape[0], c_scale.shape[0]
+    state = _State(u=u0, nu=u0.new_zeros(n, k),
+                   rho=torch.full((n,), config.penalty, dtype=u0.dtype),
+                   violation=torch.full((n,), float("inf") if k else 0.0, dtype=u0.dtype),
+                   inner_converged=torch.zeros(n, dtype=torch.bool))
+    anchor = u0.clone() if config.anchor == "start" else torch.full_like(u0, 0.5)
     extra = config.smoothness_continuation or (0.0,) * len(config.continuation)
     for index, (weight, smoothing) in enumerate(zip(config.continuation, extra, strict=True)):
         final = index == len(config.continuation) - 1
@@ -279,64 +321,54 @@ def inverse_design(predict: Predict, bounds: Tensor, *, objective: Objective | N
                                    else config.stage_outer_iterations)
         for round_ in range(rounds):
             merit = _merit(problem, f_scale, c_scale, float(weight), float(smoothing), anchor,
-                           nu, rho)
-            res = spg_minimize(merit, u, max_iter=config.inner_iterations, tol=config.tol,
+                           state.nu, state.rho)
+            res = spg_minimize(merit, state.u, max_iter=config.inner_iterations, tol=config.tol,
                                max_backtracks=config.max_backtracks, max_step=config.max_step,
                                memory=config.memory)
-            u, inner_converged = res.u, res.converged | ~finite
-            iterations += res.iterations
-            evaluations += res.evaluations
+            state.u, state.inner_converged = res.u, res.converged | ~finite
+            state.iterations += res.iterations
+            state.evaluations += res.evaluations
             record: dict[str, Any] = {"weight": float(weight), "smoothing": float(smoothing),
-                                      "round": round_,
-                                      "iterations": res.iterations,
+                                      "round": round_, "iterations": res.iterations,
                                       "evaluations": res.evaluations,
-                                      "inner_converged": int(inner_converged.sum())}
+                                      "inner_converged": int(state.inner_converged.sum())}
             if k:
-                with torch.no_grad():
-                    scaled = problem.evaluate(u).slack / c_scale
-                nu_next = (nu - rho[:, None] * scaled).clamp(min=0.0)
-                new_violation = torch.minimum(scaled, nu_next / rho[:, None]).abs().amax(-1)
-                grow = new_violation > 0.25 * violation
-                rho = torch.where(grow, (rho * config.penalty_growth).clamp(
-                    max=config.max_penalty), rho)
-                nu, violation = nu_next, new_violation
-                record["max_violation"] = float(violation[finite].max())
-            stages.append(record)
-            done = inner_converged & (violation <= config.feasibility_tol)
+                _update_multipliers(problem, state, c_scale, config)
+                record["max_violation"] = float(state.violation[finite].max())
+            state.stages.append(record)
+            done = state.inner_converged & (state.violation <= config.feasibility_tol)
             if final and k and bool(done[finite].all()):
                 break
+    return state
 
-    multipliers = nu * f_scale / c_scale if k else nu
-    ev, kkt = problem.kkt(u, multipliers)
-    feasible = (ev.slack >= -config.feasibility_tol * c_scale).all(dim=-1)
-    converged = inner_converged & (violation <= config.feasibility_tol)
-    order = _ranking(ev, feasible, finite, c_scale)
-    leaders, labels = leader_clusters(u, order, config.cluster_distance)
+
+def _update_multipliers(problem: DesignProblem, state: _State, c_scale: Tensor,
+                        config: InverseDesignConfig) -> None:
+    r""":math:`\nu \leftarrow \max(0, \nu - \rho\hat s)`; :math:`\rho` grows where the
+    violation did not fall by 4x."""
+    with torch.no_grad():
+        scaled = problem.evaluate(state.u).slack / c_scale
+    nu = (state.nu - state.rho[:, None] * scaled).clamp(min=0.0)
+    violation = torch.minimum(scaled, nu / state.rho[:, None]).abs().amax(dim=-1)
+    grow = violation > 0.25 * state.violation
+    state.rho = torch.where(grow, (state.rho * config.penalty_growth).clamp(
+        max=config.max_penalty), state.rho)
+    state.nu, state.violation = nu, violation
+
+
+def _distinct(u: Tensor, order: Tensor, finite: Tensor,
+              config: InverseDesignConfig) -> tuple[Tensor, Tensor]:
+    """Leaders (row indices, best first) and every start's cluster (-1: a non-finite start, or
+    a cluster beyond ``max_designs``)."""
+    rows = order[finite[order]]  # finite starts only, best first
+    leaders, labels = leader_clusters(u[rows], torch.arange(rows.numel()),
+                                      config.cluster_distance)
     if config.max_designs is not None:
         leaders = leaders[: config.max_designs]
-    labels = torch.where(finite, labels, torch.full_like(labels, -1))
     labels = torch.where(labels < leaders.numel(), labels, torch.full_like(labels, -1))
-    sizes = torch.bincount(labels[labels >= 0], minlength=leaders.numel())
-    value = ev.mean[:, objective.output]
-    metrics = {
-        "predict_calls": problem.calls,
-        "rows_per_call": sorted(set(problem.rows)),
-        "spg_iterations": iterations,
-        "spg_evaluations": evaluations,
-        "stages": stages,
-        "objective_scale": float(f_scale),
-        "constraint_scales": c_scale.tolist(),
-        "starts": n,
-        "finite_starts": int(finite.sum()),
-        "distinct": int(leaders.numel()),
-    }
-    return InverseDesignResult(
-        x=problem.to_x(u[leaders]), mean=ev.mean[leaders], sd=ev.sd[leaders],
-        objective=ev.objective[leaders], value=value[leaders],
-        roughness=ev.roughness[leaders], slack=ev.slack[leaders],
-        multipliers=multipliers[leaders], kkt=kkt.select(leaders), feasible=feasible[leaders],
-        converged=converged[leaders], cluster_size=sizes, starts=problem.to_x(u),
-        start_cluster=labels, metrics=metrics)
+    every = torch.full((u.shape[0],), -1, dtype=torch.long)
+    every[rows] = labels
+    return rows[leaders], every
 
 
 def _starts(problem: DesignProblem, config: InverseDesignConfig, initial: Tensor | None,

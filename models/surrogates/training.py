@@ -38,6 +38,7 @@ steps, and keeps the parameters of its best step.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,7 +175,7 @@ def train_members(params: list[Tensor], data: TrainingData,
     generator = torch.Generator().manual_seed(s.seed)
     has_val = data.u_val.shape[0] > 0
 
-    def total_loss(p: list[Tensor]) -> Tensor:
+    def total_loss(p: Sequence[Tensor]) -> Tensor:
         return member_losses(list(p), data.u_train, data.z_train, data.weights, s.activation,
                              s.weight_decay).sum()
 

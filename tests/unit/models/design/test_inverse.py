@@ -212,3 +212,17 @@ def test_wrong_model_shapes_and_outputs_are_typed_errors() -> None:
 def test_config_validation(bad: dict) -> None:
     with pytest.raises(ValueError):
         InverseDesignConfig(**bad)
+
+
+def test_starts_where_the_model_is_nan_are_left_out() -> None:
+    @with_zero_sd
+    def model(X):
+        f = (X - 0.3) ** 2
+        return torch.where(X > 0.8, torch.full_like(f, math.nan), f)
+
+    box = torch.tensor([[0.0], [1.0]], dtype=F64)
+    initial = torch.tensor([[0.1], [0.5], [0.95]], dtype=F64)
+    result = inverse_design(model, box, initial=initial, config=InverseDesignConfig(**EXACT))
+    assert result.x.shape == (1, 1) and float(result.x[0, 0]) == pytest.approx(0.3, abs=1e-6)
+    assert result.start_cluster.tolist() == [0, 0, -1]
+    assert result.cluster_size.tolist() == [2] and result.metrics["finite_starts"] == 2

@@ -136,3 +136,13 @@ def test_config_refuses_an_unstable_step_fraction() -> None:
         EnsembleConfig(step_fraction=1.0)
     with pytest.raises(ValueError, match="members"):
         EnsembleConfig(members=1)
+
+
+def test_float32_training_predicts_in_float32() -> None:
+    X = torch.rand(40, 2, generator=torch.Generator().manual_seed(9))
+    Y = X.sum(dim=-1, keepdim=True)
+    model = DeepEnsemble.fit(X, Y, EnsembleConfig(members=2, width=8, epochs=300,
+                                                  dtype="float32"))
+    mean, sd = model.predict(X)
+    assert mean.dtype == sd.dtype == torch.float32
+    assert model.metrics["train_rmse"][0] < 0.1 * float(Y.std())
