@@ -14,10 +14,10 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -46,6 +46,7 @@ app.add_typer(job_app, name="job")
 app.add_typer(lab_app, name="lab")
 
 console = Console()
+BodyT = TypeVar("BodyT", bound=BaseModel)
 KeyOption = Annotated[str | None, typer.Option("--key", envvar="DESIGNLOOP_API_KEY",
                                                help="The project's API key.")]
 
@@ -63,6 +64,15 @@ def _project_id(key: str | None) -> uuid.UUID:
         if row is None:
             raise Unauthorized("the API key is not valid")
         return row.project_id
+
+
+def _read_body(schema: type[BodyT], path: Path) -> BodyT:
+    """A JSON file validated by the same schema as the matching API request body."""
+    try:
+        return schema.model_validate_json(path.read_text())
+    except ValidationError as exc:
+        console.print(f"[red]error:[/red] {path}: {exc}")
+        raise typer.Exit(code=1) from exc
 
 
 def _print_json(data: Any) -> None:
@@ -125,11 +135,7 @@ def campaign_create(spec: Annotated[Path, typer.Argument(help="JSON file: the ca
                     key: KeyOption = None) -> None:
     """Create a campaign from a JSON file shaped like ``POST /v1/campaigns``."""
     project_id = _project_id(key)
-    try:
-        request = CampaignCreate.model_validate_json(spec.read_text())
-    except ValidationError as exc:
-        _fail(str(exc))
-        return
+    request = _read_body(CampaignCreate, spec)
     with session_scope() as session:
         campaign = campaign_rows.create_campaign(session, project_id, request)
     console.print(f"campaign {campaign.id}")
@@ -180,11 +186,7 @@ def observe(campaign_id: uuid.UUID,
             key: KeyOption = None) -> None:
     """Post measurements (all or nothing)."""
     project_id = _project_id(key)
-    try:
-        batch = ObservationBatch.model_validate_json(data.read_text())
-    except ValidationError as exc:
-        _fail(str(exc))
-        return
+    batch = _read_body(ObservationBatch, data)
     with session_scope() as session:
         campaign = campaign_rows.get_campaign(session, project_id, campaign_id)
         rows = observation_rows.add_observations(session, campaign, batch, posted_by="cli")

@@ -4,6 +4,8 @@ constraints work with several objectives too."""
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from botorch.test_functions.multi_objective import BraninCurrin
 from botorch.utils.multi_objective.hypervolume import Hypervolume
@@ -54,7 +56,7 @@ def test_hypervolume_grows_and_beats_sobol() -> None:
         observations += _evaluate([s.parameters for s in result.suggestions])
         volumes.append(_hypervolume(observations))
     sobol = _hypervolume(_evaluate(space_filling_designs(SQUARE, 14, seed=seed).designs))
-    assert all(b >= a for a, b in zip(volumes, volumes[1:], strict=False))
+    assert all(b >= a for a, b in itertools.pairwise(volumes))
     assert volumes[-1] > volumes[0] + 20.0, volumes
     assert volumes[-1] > sobol, (volumes, sobol)
 

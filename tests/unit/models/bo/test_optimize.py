@@ -121,3 +121,19 @@ def test_a_discrete_space_never_repeats_a_pending_design(fast_config: BOConfig) 
             mock_optimize_context_manager(force=True):
         suggest(space, observations, everything, [Objective("y")], q=1, config=fast_config,
                 seed=0)
+
+
+def test_sequences_are_searched_letter_by_letter(fast_config: BOConfig) -> None:
+    space = Space.from_dict({"parameters": [
+        {"type": "sequence", "name": "s", "alphabet": "ACDEK", "length": 4},
+        {"type": "continuous", "name": "t", "lower": 0.0, "upper": 1.0}]})
+    designs = space_filling_designs(space, 12, seed=0).designs
+    observations = [Observation(d, {"y": d["s"].count("K") + d["t"]}) for d in designs]
+    config = BOConfig(**{**fast_config.__dict__, "fixed_features": {"t": 0.5}})
+    with mock_optimize_context_manager():
+        result = suggest(space, observations, designs[:2], [Objective("y")], q=3,
+                         config=config, seed=0)
+    suggested = [s.parameters for s in result.suggestions]
+    assert all(len(d["s"]) == 4 and set(d["s"]) <= set("ACDEK") and d["t"] == 0.5
+               for d in suggested)
+    assert len({d["s"] for d in suggested}) == 3

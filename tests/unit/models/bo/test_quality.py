@@ -44,8 +44,9 @@ def test_closed_form_loo_equals_conditioning_on_the_rest() -> None:
     with torch.no_grad():
         prior = model.forward(Xt)
         K = prior.covariance_matrix + model.likelihood.noise * torch.eye(15, dtype=torch.float64)
-        m = prior.mean
-    stdv, mean = model.outcome_transform.stdvs.squeeze(), model.outcome_transform.means.squeeze()
+        m = prior.mean.detach()
+    stdv = model.outcome_transform.stdvs.squeeze().detach()
+    mean = model.outcome_transform.means.squeeze().detach()
     for i in range(15):
         rest = [j for j in range(15) if j != i]
         k = K[i, rest]

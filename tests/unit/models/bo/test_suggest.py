@@ -98,7 +98,7 @@ def test_result_is_complete_replayable_and_warm_startable() -> None:
     assert set(state["models"]) == {"value", "constraint"}
     assert state["extra"]["features"] == ["x1", "x2"]
 
-    warm = suggest(BRANIN, observations, first.suggestions[0].parameters and [],
+    warm = suggest(BRANIN, observations, [first.suggestions[0].parameters],
                    OBJECTIVE, CONSTRAINT, q=1, config=config, seed=8,
                    previous_state=first.model_state)
     assert warm.metrics["warm_started"] == {"value": True, "constraint": True}
@@ -125,7 +125,7 @@ def test_bad_inputs_fail_with_science_errors() -> None:
     designs = space_filling_designs(BRANIN, 4, seed=0).designs
     good = [Observation(d, {"value": 1.0 + i, "constraint": -1.0})
             for i, d in enumerate(designs)]
-    nan = good[:3] + [Observation(designs[3], {"value": float("nan"), "constraint": 0.0})]
+    nan = [*good[:3], Observation(designs[3], {"value": float("nan"), "constraint": 0.0})]
     with pytest.raises(BadObservationError):
         suggest(BRANIN, nan, [], OBJECTIVE, CONSTRAINT)
     with pytest.raises(NotEnoughDataError) as info:
@@ -160,3 +160,23 @@ def test_json_shapes_are_accepted() -> None:
                      q=1, config=config, seed=0)
     assert result.metrics["failed"] == 1
     assert result.suggestions[0].probability_success is not None
+
+
+@pytest.mark.slow
+def test_timing_of_a_batch_of_four_on_thirty_points() -> None:
+    """Prints the seconds of one suggest call (q = 4, 30 observations, default config), cold
+    and warm-started, on constrained Branin; a measurement, with only a sanity bound."""
+    problem = BraninProblem()
+    designs = space_filling_designs(BRANIN, 30, seed=0).designs
+    observations = [Observation(d, o, {"value": 0.0, "constraint": 0.0})
+                    for d, o in zip(designs, problem.evaluate(designs), strict=True)]
+    state = None
+    for label in ("cold", "warm"):
+        start = time.perf_counter()
+        result = suggest(BRANIN, observations, [], OBJECTIVE, CONSTRAINT, q=4, seed=0,
+                         previous_state=state)
+        seconds = time.perf_counter() - start
+        state = result.model_state
+        print(f"q=4 n=30 {label}: {seconds:.2f} s (fit {result.metrics['fit_seconds']:.2f} s, "
+              f"acquisition {result.metrics['acquisition_seconds']:.2f} s)")
+        assert len(result.suggestions) == 4 and seconds < 120.0
