@@ -23,6 +23,7 @@ services:
 lint: install
 	$(BIN)/ruff check service models workers tests
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test: install services
 	bash scripts/test.sh

@@ -92,7 +92,8 @@ def reference_point(model: Model, objectives: Sequence[Objective], outputs: Sequ
         return signs * torch.tensor([float(given[o.name]) for o in objectives],
                                     dtype=X_baseline.dtype)
     with torch.no_grad():
-        mean = model.posterior(X_baseline).mean  # n x m
+        posterior: Any = model.posterior(X_baseline)
+        mean = posterior.mean  # n x m
     Y = mean[:, [outputs.index(o.name) for o in objectives]] * signs
     feasible = torch.ones(Y.shape[0], dtype=torch.bool)
     for constraint in constraints:

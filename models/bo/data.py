@@ -89,10 +89,13 @@ def assemble(encoder: Encoder, observations: Sequence[Observation],
             not a finite number (or a noise level is negative).
 
     Example:
-        >>> data = assemble(encoder, [Observation({"x": 0.5}, {"y": 1.0})], ["y"])
-        ... # doctest: +SKIP
-        >>> data.outcomes["y"].Y
-        tensor([[1.]], dtype=torch.float64)
+        >>> from models.space.space import Space
+        >>> encoder = Encoder(Space.from_dict({"parameters": [
+        ...     {"type": "continuous", "name": "x", "lower": 0, "upper": 1}]}))
+        >>> data = assemble(encoder, [Observation({"x": 0.5}, {"y": 1.0}),
+        ...                           Observation({"x": 0.9}, failed=True)], ["y"])
+        >>> data.outcomes["y"].Y, data.n_failed
+        (tensor([[1.]], dtype=torch.float64), 1)
     """
     X_all = encoder.encode([o.parameters for o in observations])
     failed = torch.tensor([bool(o.failed) for o in observations], dtype=torch.bool)

@@ -49,8 +49,8 @@ from models.bo.prior_mean import HillMean
 #: Version of the serialised state; bump when its layout changes.
 STATE_VERSION = 1
 #: Floor on known noise variances, relative to the outcome's variance (keeps K invertible;
-#: GPyTorch rounds smaller standardised noise up to this with a warning).
-MIN_RELATIVE_NOISE_VARIANCE = 1e-6
+#: GPyTorch rounds standardised noise below 1e-6 up to that, with a warning).
+MIN_RELATIVE_NOISE_VARIANCE = 2e-6
 
 
 @dataclass

@@ -22,9 +22,13 @@ The search runs in the :class:`~models.bo.encoding.Encoder`'s features:
 Every optimised design is snapped to the space (:meth:`Encoder.snap`) and checked: it must meet
 every constraint to :data:`FEASIBILITY_TOLERANCE`, differ from every pending and earlier design
 in the batch, and pass the caller's ``accept`` filter (e.g. a chance constraint,
-:mod:`models.bo.risk`). A design that fails is replaced by the best of a pool of feasible
-random designs (scrambled Sobol, or hit-and-run samples of the constraint polytope) that pass,
-scored by the acquisition. An empty pool raises the filter's error, or
+:mod:`models.bo.risk`). The continuous optimiser returns every restart's local optimum, and
+the best one that passes is taken. (The check is needed: an exact copy of a pending design is
+a *local* maximum of the noisy-improvement acquisitions, and restarts do converge to it.) When
+none passes, the design comes from a pool of feasible random designs (scrambled Sobol, or
+hit-and-run samples of the constraint polytope): the pool's best designs by acquisition value
+are polished by a local optimisation (continuous features only) and the best that passes is
+taken, else the pool's best. An empty pool raises the filter's error, or
 :class:`~models.bo.errors.InfeasibleRequestError`.
 """
 
@@ -132,10 +136,10 @@ def search_domain(encoder: Encoder, fixed: Mapping[int, float]) -> SearchDomain:
     while changed:  # an equality left with one free feature fixes it
         changed = False
         for k, (idx, coef, rhs) in enumerate(encoder.equality_constraints):
-            free = [(int(i), float(c)) for i, c in zip(idx, coef, strict=True)
-                    if int(i) not in fixed]
-            if len(free) == 1:
-                index, c = free[0]
+            unfixed = [(int(i), float(c)) for i, c in zip(idx, coef, strict=True)
+                       if int(i) not in fixed]
+            if len(unfixed) == 1:
+                index, c = unfixed[0]
                 value = (rhs - sum(float(cc) * fixed[int(i)] for i, cc in zip(idx, coef,
                                                                               strict=True)
                                    if int(i) in fixed)) / c
@@ -235,7 +239,7 @@ def optimize_acquisition(acq_function: AcquisitionFunction, encoder: Encoder, *,
     Example:
         >>> candidates = optimize_acquisition(acqf, encoder, q=4, fixed={},
         ...                                   config=OptimizerConfig(), seed=0)  # doctest: +SKIP
-        >>> candidates.X.shape
+        >>> candidates.X.shape  # doctest: +SKIP
         torch.Size([4, 2])
     """
     domain = search_domain(encoder, fixed)
@@ -294,6 +298,7 @@ def _optimize(acq_function: AcquisitionFunction, domain: SearchDomain,
         # A shorter hit-and-run chain for the raw samples than BoTorch's 10000 / 32: they
         # only seed the restarts.
         options={"maxiter": config.max_iterations, "n_burnin": 500, "n_thinning": 8})
+    assert values is not None
     order = values.reshape(-1).argsort(descending=True)
     return X.reshape(-1, X.shape[-1])[order].detach()
 

@@ -17,9 +17,9 @@ How it is enforced, in two parts:
    zero-ish where the requirement holds, growing linearly with the shortfall (in sd units) where
    it does not, with a gradient that points to safe designs.
 2. **The guarantee (a filter).** Every optimised design is then checked exactly
-   (:class:`ChanceFilter`); one that misses the probability is replaced by the best-scoring
-   design of a large random feasible pool that meets it
-   (:func:`models.bo.optimize.optimize_acquisition`). If none does,
+   (:class:`ChanceFilter`); one that misses the probability is replaced by another restart's
+   optimum that meets it, else by the best-scoring design of a random feasible pool that meets
+   it (:func:`models.bo.optimize.optimize_acquisition`). If none does,
    :class:`~models.bo.errors.NoSafeDesignError` says so, with the best probability seen.
 
 So the guarantee comes from the filter, and the penalty only makes the filter rarely needed.
@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -90,7 +91,7 @@ def standardized_margin(model: Model, X: Tensor, constraints: Sequence[OutcomeCo
     if not constraints:
         return torch.zeros(*X.shape[:-1], 0, dtype=X.dtype, device=X.device)
     indices = sorted({outputs.index(c.name) for c in constraints})
-    posterior = model.posterior(X, output_indices=indices)
+    posterior: Any = model.posterior(X, output_indices=indices)
     mean, variance = posterior.mean, posterior.variance
     columns = [indices.index(outputs.index(c.name)) for c in constraints]
     sign = torch.tensor([c.sign for c in constraints], dtype=X.dtype, device=X.device)
@@ -138,16 +139,12 @@ class ChanceConstrainedAcquisition(AcquisitionFunction):
         self.constraints = [c for c in constraints if c.risk is not None]
         self.outputs = list(outputs)
         self.penalty = float(penalty)
+        alphas = [float(c.risk or 0.0) for c in self.constraints]
         self.register_buffer("z_required", torch.tensor(
-            [NormalDist().inv_cdf(1.0 - float(c.risk)) for c in self.constraints],  # type: ignore[arg-type]
-            dtype=torch.float64))
-
-    @property
-    def X_pending(self) -> Tensor | None:
-        """The base acquisition's pending designs (the only ones, shared)."""
-        return self.acq_function.X_pending
+            [NormalDist().inv_cdf(1.0 - a) for a in alphas], dtype=torch.float64))
 
     def set_X_pending(self, X_pending: Tensor | None = None) -> None:
+        """Set the base acquisition's pending designs (the only ones: they are shared)."""
         self.acq_function.set_X_pending(X_pending)
 
     def forward(self, X: Tensor) -> Tensor:
@@ -161,7 +158,8 @@ class ChanceConstrainedAcquisition(AcquisitionFunction):
         """
         value = self.acq_function(X)
         z = standardized_margin(self.model, X, self.constraints, self.outputs)
-        shortfall = F.softplus(self.z_required.to(z) - z, beta=_SOFTPLUS_BETA)
+        required: Tensor = self.z_required  # type: ignore[assignment]
+        shortfall = F.softplus(required.to(z) - z, beta=_SOFTPLUS_BETA)
         return value - self.penalty * shortfall.sum(dim=(-1, -2))
 
 
@@ -180,7 +178,7 @@ class ChanceFilter:
         self.model = model
         self.constraints = [c for c in constraints if c.risk is not None]
         self.outputs = list(outputs)
-        self.required = torch.tensor([1.0 - float(c.risk) for c in self.constraints],  # type: ignore[arg-type]
+        self.required = torch.tensor([1.0 - float(c.risk or 0.0) for c in self.constraints],
                                      dtype=torch.float64)
 
     def probabilities(self, X: Tensor) -> Tensor:
@@ -199,10 +197,11 @@ class ChanceFilter:
         return NoSafeDesignError(
             f"no design found with P(constraint met) >= 1 - alpha for every chance "
             f"constraint; the best of {X.shape[0]} feasible designs reaches "
-            + ", ".join(f"{c.name}: {p:.3f} (needs {1 - float(c.risk):.3f})"  # type: ignore[arg-type]
-                        for c, p in zip(self.constraints, probabilities, strict=True)),
+            + ", ".join(f"{c.name}: {p:.3f} (needs {r:.3f})" for c, p, r in
+                        zip(self.constraints, probabilities, self.required.tolist(),
+                            strict=True)),
             {"candidates": int(X.shape[0]),
              "best_probabilities": {c.name: p for c, p in
                                     zip(self.constraints, probabilities, strict=True)},
-             "required": {c.name: 1.0 - float(c.risk)  # type: ignore[arg-type]
-                          for c in self.constraints}})
+             "required": {c.name: r for c, r in
+                          zip(self.constraints, self.required.tolist(), strict=True)}})

@@ -137,11 +137,20 @@ def suggest(space: Space, observations: Sequence[Observation | Mapping[str, Any]
     config = config or BOConfig()
     if q < 1:
         raise ValueError(f"q must be at least 1, got {q}")
-    observations = [o if isinstance(o, Observation) else Observation.from_dict(o)
-                    for o in observations]
-    objectives = [o if isinstance(o, Objective) else Objective.from_dict(o) for o in objectives]
-    constraints = [c if isinstance(c, OutcomeConstraint) else OutcomeConstraint.from_dict(c)
-                   for c in constraints]
+    observed = [o if isinstance(o, Observation) else Observation.from_dict(o)
+                for o in observations]
+    goals = [o if isinstance(o, Objective) else Objective.from_dict(o) for o in objectives]
+    limits = [c if isinstance(c, OutcomeConstraint) else OutcomeConstraint.from_dict(c)
+              for c in constraints]
+    return _suggest(space, observed, pending, goals, limits, q, config, seed, previous_state,
+                    start)
+
+
+def _suggest(space: Space, observations: list[Observation], pending: Sequence[Mapping[str, Any]],
+             objectives: list[Objective], constraints: list[OutcomeConstraint], q: int,
+             config: BOConfig, seed: int, previous_state: bytes | None,
+             start: float) -> BOResult:
+    """:func:`suggest` on typed inputs (``start``: when the call began, for the timings)."""
     if not objectives:
         raise ValueError("at least one objective is needed")
     names = outcome_names(objectives, constraints)
