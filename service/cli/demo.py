@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from service.config import Settings, get_settings, override_settings
 from service.db.engine import session_scope
@@ -83,8 +83,8 @@ def _project_and_campaign(problem: str) -> tuple[uuid.UUID, uuid.UUID, bool]:
 
 def _rounds_done(campaign_id: uuid.UUID) -> int:
     with session_scope() as session:
-        return len(list(session.scalars(select(Job.id).where(
-            Job.campaign_id == campaign_id, Job.kind == JobKind.suggest))))
+        return session.scalar(select(func.count()).select_from(Job).where(
+            Job.campaign_id == campaign_id, Job.kind == JobKind.suggest)) or 0
 
 
 def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:

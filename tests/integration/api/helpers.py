@@ -94,3 +94,7 @@ def add_suggestions(campaign_id: str, designs: list[dict[str, Any]]) -> list[uui
             session, campaign, designs, job_id=None, strategy="space_filling",
             read_version=campaign.suggestions_version, strategy_state={})
         return [row.id for row in rows]
+
+
+def observations_url(campaign: dict[str, Any]) -> str:
+    return f"/v1/campaigns/{campaign['id']}/observations"

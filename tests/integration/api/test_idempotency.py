@@ -19,12 +19,9 @@ from tests.integration.api.helpers import (
     assert_error,
     batch,
     observation,
+    observations_url,
     stored,
 )
-
-
-def _url(campaign: dict[str, Any]) -> str:
-    return f"/v1/campaigns/{campaign['id']}/observations"
 
 
 def _with_key(headers: dict[str, str], key: str) -> dict[str, str]:
@@ -33,10 +30,10 @@ def _with_key(headers: dict[str, str], key: str) -> dict[str, str]:
 
 def test_replay_returns_the_first_response_and_stores_once(
         client: TestClient, headers: dict[str, str], campaign: dict[str, Any]) -> None:
-    first = client.post(_url(campaign), json=batch(), headers=_with_key(headers, "k-1"))
+    first = client.post(observations_url(campaign), json=batch(), headers=_with_key(headers, "k-1"))
     assert first.status_code == 201, first.text
     # Same content, other formatting and key order: the same request.
-    again = client.post(_url(campaign), headers={**_with_key(headers, "k-1"),
+    again = client.post(observations_url(campaign), headers={**_with_key(headers, "k-1"),
                                                  "Content-Type": "application/json"},
                         content=first.request.content.decode().replace(",", ", "))
     assert again.status_code == 201
@@ -47,11 +44,11 @@ def test_replay_returns_the_first_response_and_stores_once(
 
 def test_reused_key_with_another_body_is_422(client: TestClient, headers: dict[str, str],
                                              campaign: dict[str, Any]) -> None:
-    assert client.post(_url(campaign), json=batch(),
+    assert client.post(observations_url(campaign), json=batch(),
                        headers=_with_key(headers, "k-2")).status_code == 201
     before = stored()
     other = batch(observation({"temperature": 33.0}))
-    response = client.post(_url(campaign), json=other, headers=_with_key(headers, "k-2"))
+    response = client.post(observations_url(campaign), json=other, headers=_with_key(headers, "k-2"))
     assert_error(response, 422, "header", "Idempotency-Key")
     assert stored() == before
 
@@ -59,7 +56,7 @@ def test_reused_key_with_another_body_is_422(client: TestClient, headers: dict[s
 def test_key_while_the_first_request_is_in_flight_is_409(
         client: TestClient, headers: dict[str, str], campaign: dict[str, Any],
         project_key: tuple[uuid.UUID, str]) -> None:
-    url = _url(campaign)
+    url = observations_url(campaign)
     body = batch()
     with session_scope() as session:  # the first request has claimed the key, not finished
         digest = request_hash("POST", url, _canonical(body))
@@ -75,20 +72,20 @@ def test_key_while_the_first_request_is_in_flight_is_409(
 def test_a_failed_request_releases_its_key(client: TestClient, headers: dict[str, str],
                                            campaign: dict[str, Any]) -> None:
     bad = batch(observation({"temperature": 500.0}))
-    assert client.post(_url(campaign), json=bad,
+    assert client.post(observations_url(campaign), json=bad,
                        headers=_with_key(headers, "k-4")).status_code == 422
     assert stored()["idempotency_keys"] == 0
-    fixed = client.post(_url(campaign), json=batch(), headers=_with_key(headers, "k-4"))
+    fixed = client.post(observations_url(campaign), json=batch(), headers=_with_key(headers, "k-4"))
     assert fixed.status_code == 201, fixed.text
 
 
 def test_an_expired_key_is_a_new_request(client: TestClient, headers: dict[str, str],
                                          campaign: dict[str, Any]) -> None:
-    first = client.post(_url(campaign), json=batch(), headers=_with_key(headers, "k-5"))
+    first = client.post(observations_url(campaign), json=batch(), headers=_with_key(headers, "k-5"))
     with session_scope() as session:
         session.execute(update(IdempotencyKey).values(
             created_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=25)))
-    second = client.post(_url(campaign), json=batch(), headers=_with_key(headers, "k-5"))
+    second = client.post(observations_url(campaign), json=batch(), headers=_with_key(headers, "k-5"))
     assert second.status_code == 201
     assert "idempotent-replayed" not in second.headers
     assert second.json() != first.json()
@@ -99,9 +96,9 @@ def test_keys_are_scoped_to_the_project(client: TestClient, headers: dict[str, s
                                         other_headers: dict[str, str],
                                         campaign: dict[str, Any]) -> None:
     other = client.post("/v1/campaigns", json=CAMPAIGN, headers=other_headers).json()
-    assert client.post(_url(campaign), json=batch(),
+    assert client.post(observations_url(campaign), json=batch(),
                        headers=_with_key(headers, "shared")).status_code == 201
-    response = client.post(_url(other), json=batch(), headers=_with_key(other_headers,
+    response = client.post(observations_url(other), json=batch(), headers=_with_key(other_headers,
                                                                          "shared"))
     assert response.status_code == 201
     assert "idempotent-replayed" not in response.headers
@@ -112,7 +109,7 @@ def test_keys_are_scoped_to_the_project(client: TestClient, headers: dict[str, s
                                  b"nul\x00byte"])
 def test_malformed_key_is_422(client: TestClient, headers: dict[str, str],
                               campaign: dict[str, Any], key: bytes) -> None:
-    response = client.post(_url(campaign), json=batch(),
+    response = client.post(observations_url(campaign), json=batch(),
                            headers={**headers, "Idempotency-Key": key})  # type: ignore[dict-item]
     assert_error(response, 422, "header", "Idempotency-Key")
     assert stored()["observations"] == 0

@@ -13,17 +13,14 @@ from tests.integration.api.helpers import (
     assert_error,
     batch,
     observation,
+    observations_url,
     stored,
 )
 
 
-def _url(campaign: dict[str, Any]) -> str:
-    return f"/v1/campaigns/{campaign['id']}/observations"
-
-
 def test_post_stores_the_batch_and_lists_it(client: TestClient, headers: dict[str, str],
                                             campaign: dict[str, Any]) -> None:
-    response = client.post(_url(campaign), headers=headers, json=batch(
+    response = client.post(observations_url(campaign), headers=headers, json=batch(
         observation(noise_sd={"yield": 0.05}),
         observation({"temperature": 21.5, "solvent": "ethanol"}, outcomes={},
                     failed=True, failure_reason="precipitated")))
@@ -32,7 +29,7 @@ def test_post_stores_the_batch_and_lists_it(client: TestClient, headers: dict[st
     assert [o["failed"] for o in created] == [False, True]
     assert created[0]["noise_sd"] == {"yield": 0.05}
     assert created[0]["posted_by"].startswith("key:")
-    listed = client.get(_url(campaign), headers=headers).json()
+    listed = client.get(observations_url(campaign), headers=headers).json()
     assert [o["id"] for o in listed["items"]] == [o["id"] for o in created]
 
 
@@ -40,13 +37,13 @@ def test_answering_a_pending_suggestion_marks_it_observed(
         client: TestClient, headers: dict[str, str], campaign: dict[str, Any]) -> None:
     (suggestion_id,) = add_suggestions(campaign["id"], [DESIGN])
     answer = observation(suggestion_id=str(suggestion_id))
-    assert client.post(_url(campaign), headers=headers, json=batch(answer)).status_code == 201
+    assert client.post(observations_url(campaign), headers=headers, json=batch(answer)).status_code == 201
     suggestions = client.get(f"/v1/campaigns/{campaign['id']}/suggestions",
                              headers=headers).json()["items"]
     assert [s["status"] for s in suggestions] == ["observed"]
     # A second answer to the same suggestion is a conflict, and stores nothing.
     before = stored()
-    assert_error(client.post(_url(campaign), headers=headers, json=batch(answer)), 409)
+    assert_error(client.post(observations_url(campaign), headers=headers, json=batch(answer)), 409)
     assert stored() == before
 
 
@@ -55,7 +52,7 @@ def test_a_batch_answering_one_suggestion_twice_is_422_and_stores_nothing(
     (suggestion_id,) = add_suggestions(campaign["id"], [DESIGN])
     answer = observation(suggestion_id=str(suggestion_id))
     before = stored()
-    assert_error(client.post(_url(campaign), headers=headers, json=batch(answer, answer)), 422,
+    assert_error(client.post(observations_url(campaign), headers=headers, json=batch(answer, answer)), 422,
                  "observations", 1, "suggestion_id")
     assert stored() == before
 
@@ -109,7 +106,7 @@ def test_bad_batch_is_422_naming_the_field_and_stores_nothing(
         client: TestClient, headers: dict[str, str], campaign: dict[str, Any],
         body: dict[str, Any], fields: tuple[str | int, ...]) -> None:
     before = stored()
-    assert_error(client.post(_url(campaign), headers=headers, json=body), 422, *fields)
+    assert_error(client.post(observations_url(campaign), headers=headers, json=body), 422, *fields)
     assert stored() == before
 
 
@@ -118,7 +115,7 @@ def test_non_finite_outcome_sent_as_raw_json_is_422(
         client: TestClient, headers: dict[str, str], campaign: dict[str, Any],
         raw: str) -> None:
     before = stored()
-    response = client.post(_url(campaign), content=RAW_TEMPLATE % raw,
+    response = client.post(observations_url(campaign), content=RAW_TEMPLATE % raw,
                            headers={**headers, "Content-Type": "application/json"})
     assert_error(response, 422, "observations", 0, "outcomes", "yield")
     assert stored() == before

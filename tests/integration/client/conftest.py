@@ -59,6 +59,15 @@ class ApiServer:
             return "(no log)"
 
 
+def _spawn(argv: list[str], settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
+    """A server process in its own session (so its whole group can be killed), logging to
+    ``log_path``, with the test session's ``DESIGNLOOP_*`` settings."""
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(argv, cwd=REPO, env=worker_env(settings), stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+
+
 def _wait_healthy(server: ApiServer) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -81,10 +90,7 @@ def api_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory
     log_path = tmp_path_factory.mktemp("api") / "api.log"
     argv = [sys.executable, "-m", "uvicorn", "--factory", "service.api.app:create_app",
             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(argv, cwd=REPO, env=worker_env(settings), stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+    proc = _spawn(argv, settings, log_path)
     server = ApiServer(proc, port, log_path)
     try:
         _wait_healthy(server)
@@ -102,10 +108,7 @@ def worker(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
     argv = [sys.executable, "-m", "celery", "-A", "workers.app",
             *worker_argv("cpu,gpu", concurrency=1, pool="prefork", loglevel="INFO",
                          hostname=f"{name}@%h")]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(argv, cwd=REPO, env=worker_env(settings), stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+    proc = _spawn(argv, settings, log_path)
     started = Worker(proc, log_path, name)
     try:
         yield started

@@ -30,13 +30,6 @@ SLOWSIM = Path(__file__).resolve().parents[2] / "plugins" / "slowsim"
 
 
 @pytest.fixture
-def published(monkeypatch: pytest.MonkeyPatch) -> list[tuple[uuid.UUID, JobKind, str]]:
-    sent: list[tuple[uuid.UUID, JobKind, str]] = []
-    monkeypatch.setattr(runtime, "publish_jobs", lambda jobs: sent.extend(jobs))
-    return sent
-
-
-@pytest.fixture
 def slowsim(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The test plug-in, found through its entry point, with no delay per design."""
     monkeypatch.syspath_prepend(str(SLOWSIM))

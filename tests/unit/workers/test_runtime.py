@@ -30,14 +30,6 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-def published(monkeypatch: pytest.MonkeyPatch) -> list[tuple[uuid.UUID, JobKind, str]]:
-    """Jobs the runner would publish after commit (no broker in unit tests)."""
-    sent: list[tuple[uuid.UUID, JobKind, str]] = []
-    monkeypatch.setattr(runtime, "publish_jobs", lambda jobs: sent.extend(jobs))
-    return sent
-
-
-@pytest.fixture
 def campaign(project_key: tuple[uuid.UUID, str]) -> tuple[uuid.UUID, uuid.UUID]:
     project_id, _ = project_key
     return project_id, make_campaign(project_id)
