@@ -28,3 +28,5 @@ class SuggestionStatus(str, enum.Enum):
     pending = "pending"
     observed = "observed"
     abandoned = "abandoned"
+    #: Pending for longer than the campaign's ``pending_ttl_s``: no longer in flight.
+    stale = "stale"

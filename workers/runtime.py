@@ -232,11 +232,12 @@ class JobContext:
             self._device = select_device(self.settings.device)
         return self._device
 
-    def submit_followup(self, session: Session, *, kind: JobKind,
-                        params: dict[str, Any]) -> Job:
+    def submit_followup(self, session: Session, *, kind: JobKind, params: dict[str, Any],
+                        strategy_kind: str | None = None) -> Job:
         """Create a child job in the results transaction; it is published after the commit."""
         job = submit(session, project_id=self.job.project_id, kind=kind,
-                     campaign_id=self.job.campaign_id, params=params, parent_id=self.job.id)
+                     campaign_id=self.job.campaign_id, params=params, parent_id=self.job.id,
+                     strategy_kind=strategy_kind)
         self._followups.append((job.id, kind, job.queue))
         return job
 

@@ -37,6 +37,16 @@ class ProblemSpec:
     default_constraints: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
     has_simulator: bool = False
     implementation: str | None = None
+    #: ``"module:function"`` of a *torch-free* ``validate(options: dict) -> dict`` that checks a
+    #: campaign's ``problem_options`` (raising :class:`ProblemError` naming the bad key) and
+    #: returns them with defaults filled in. ``None``: the problem takes no options.
+    options_validator: str | None = None
+    #: ``"module:function"`` of a *torch-free* ``default_space(options: dict) -> dict`` for
+    #: problems whose space depends on their options (e.g. a sequence's length is the target's);
+    #: it takes precedence over ``default_space``.
+    default_space_factory: str | None = None
+    #: Strategy kinds that make sense for this problem (``None``: any).
+    strategies: Sequence[str] | None = None
 
 
 class Problem(abc.ABC):
@@ -47,6 +57,16 @@ class Problem(abc.ABC):
     """
 
     spec: ClassVar[ProblemSpec]
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> Problem:
+        """The problem configured by a campaign's (validated) ``problem_options``.
+
+        Problems that take options override this; the default takes none.
+        """
+        if options:
+            raise ProblemError(f"problem {cls.spec.key!r} takes no options, got {sorted(options)}")
+        return cls()
 
     def evaluate(self, designs: Sequence[Mapping[str, Any]]) -> list[dict[str, float]]:
         """Outcome values for each design, in the units of the spec's outcomes.

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import importlib
+from collections.abc import Callable, Mapping
 from importlib.metadata import entry_points
+from typing import Any
 
 from models.problems.base import Problem, ProblemError, ProblemSpec
 
@@ -50,16 +52,50 @@ def get_spec(key: str) -> ProblemSpec:
         raise ProblemError(f"unknown problem {key!r}; known: {sorted(problem_specs())}") from None
 
 
-def load_problem(key: str) -> Problem:
-    """Instantiate the problem's implementation (imports its science code, e.g. torch)."""
+def validate_options(key: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A campaign's ``problem_options`` checked by the plug-in's torch-free validator, with
+    its defaults filled in.
+
+    Raises:
+        ProblemError: Unknown problem, options given to a problem that takes none, or options
+            the plug-in refuses.
+    """
+    spec = get_spec(key)
+    options = dict(options or {})
+    if spec.options_validator is None:
+        if options:
+            raise ProblemError(f"problem {key!r} takes no options, got {sorted(options)}")
+        return {}
+    validate: Callable[[dict[str, Any]], dict[str, Any]] = _import(spec.options_validator, key)
+    return validate(options)
+
+
+def default_space(key: str, options: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The problem's default space for these (validated) options, or ``None`` if it has none."""
+    spec = get_spec(key)
+    if spec.default_space_factory is not None:
+        factory: Callable[[dict[str, Any]], dict[str, Any]] = _import(
+            spec.default_space_factory, key)
+        return factory(dict(options))
+    return dict(spec.default_space) if spec.default_space is not None else None
+
+
+def load_problem(key: str, options: Mapping[str, Any] | None = None) -> Problem:
+    """Instantiate the problem's implementation (imports its science code, e.g. torch),
+    configured by the campaign's ``problem_options``."""
     spec = get_spec(key)
     if spec.implementation is None:
         raise ProblemError(f"problem {key!r} has no simulator")
-    module_name, _, attr = spec.implementation.partition(":")
-    try:
-        cls = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ProblemError(f"problem {key!r}: cannot import {spec.implementation}: {exc}") from exc
+    cls = _import(spec.implementation, key)
     if not (isinstance(cls, type) and issubclass(cls, Problem)):
         raise ProblemError(f"problem {key!r}: {spec.implementation} is not a Problem subclass")
-    return cls()
+    return cls.from_options(dict(options or {}))
+
+
+def _import(target: str, key: str) -> Any:
+    """The object named by ``"module:attribute"``; a broken plug-in is a :class:`ProblemError`."""
+    module_name, _, attr = target.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ProblemError(f"problem {key!r}: cannot import {target}: {exc}") from exc

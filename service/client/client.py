@@ -309,14 +309,15 @@ class Campaign:
 
     @overload
     def suggest(self, count: int = ..., *, wait: Literal[True] = ..., progress: bool = ...,
-                timeout_s: float = ...) -> list[Suggestion]: ...
+                timeout_s: float = ..., client_id: str | None = ...) -> list[Suggestion]: ...
 
     @overload
     def suggest(self, count: int = ..., *, wait: Literal[False], progress: bool = ...,
-                timeout_s: float = ...) -> JobRead: ...
+                timeout_s: float = ..., client_id: str | None = ...) -> JobRead: ...
 
     def suggest(self, count: int = 1, *, wait: bool = True, progress: bool = False,
-                timeout_s: float = 600.0) -> list[Suggestion] | JobRead:
+                timeout_s: float = 600.0, client_id: str | None = None
+                ) -> list[Suggestion] | JobRead:
         """Ask for ``count`` new designs.
 
         Args:
@@ -325,13 +326,18 @@ class Campaign:
                 queued job at once; poll it with :meth:`Client.wait_for_job`).
             progress: Show a progress bar while waiting.
             timeout_s: How long to wait for the job.
+            client_id: Who asks: this client's still-pending suggestions are returned first,
+                and only the rest are computed (a robot that restarted gets its batch back).
 
         Raises:
             JobFailedError: the job failed or was cancelled.
             JobTimeoutError: the job did not finish within ``timeout_s``.
         """
+        body: dict[str, Any] = {"count": count}
+        if client_id is not None:
+            body["client_id"] = client_id
         job = JobRead.model_validate(self.client.request(
-            "POST", f"{self._path}/suggestions", json={"count": count}).json())
+            "POST", f"{self._path}/suggestions", json=body).json())
         if not wait:
             return job
         return self.suggestions_of(self.client.wait_for_job(job, timeout_s=timeout_s,
@@ -346,11 +352,12 @@ class Campaign:
         if job.status != JobStatus.succeeded:
             raise JobFailedError(job)
         ids = [uuid.UUID(i) for i in (job.result or {}).get("suggestion_ids", [])]
+        wanted = set(ids)
         found: dict[uuid.UUID, Suggestion] = {}
         # Usually still pending (a short list); else (a simulator answered them) look further.
         for status in (SuggestionStatus.pending, None):
             for suggestion in self.suggestions(status=status):
-                if suggestion.data.job_id == job.id:
+                if suggestion.id in wanted:
                     found[suggestion.id] = suggestion
             if len(found) >= len(ids):
                 break

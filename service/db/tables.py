@@ -121,6 +121,7 @@ class Suggestion(Base):
     __tablename__ = "suggestions"
     __table_args__ = (
         Index(None, "campaign_id", "created_at", "id"),
+        Index(None, "campaign_id", "client_id", "status"),
         Index(
             "uq_suggestions_pending_design",
             "campaign_id",
@@ -141,6 +142,7 @@ class Suggestion(Base):
     status: Mapped[SuggestionStatus] = mapped_column(_enum(SuggestionStatus, "suggestion_status"),
                                                      default=SuggestionStatus.pending)
     strategy: Mapped[str] = mapped_column(String(50))
+    client_id: Mapped[str | None] = mapped_column(String(200), default=None)
     # Predicted outcomes, uncertainty, probability of feasibility, acquisition value.
     predictions: Mapped[dict[str, Any]] = mapped_column(default=dict)
     model_version_id: Mapped[uuid.UUID | None] = mapped_column(

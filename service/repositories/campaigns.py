@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.problems.base import ProblemError
-from models.problems.registry import get_spec
+from models.problems.registry import default_space, get_spec, validate_options
 from service.db.tables import Campaign, Observation, Suggestion
 from service.enums import SuggestionStatus
 from service.errors import InvalidInput, NotFound
@@ -29,14 +29,26 @@ def resolve_spec(request: CampaignCreate) -> CampaignSpec:
         problem = get_spec(request.problem)
     except ProblemError as exc:
         raise InvalidInput(str(exc), field="problem") from exc
+    try:
+        options = validate_options(problem.key, request.problem_options)
+        space = request.space.model_dump() if request.space else default_space(problem.key,
+                                                                                options)
+    except ProblemError as exc:
+        raise InvalidInput(str(exc), field="problem_options") from exc
+    if problem.strategies is not None and request.strategy.kind not in problem.strategies:
+        raise InvalidInput(f"problem {problem.key!r} offers the strategies "
+                           f"{list(problem.strategies)}, not {request.strategy.kind!r}",
+                           field=["strategy", "kind"])
     data: dict[str, Any] = {
-        "space": request.space.model_dump() if request.space else problem.default_space,
+        "space": space,
         "objectives": ([o.model_dump() for o in request.objectives]
                        if request.objectives is not None else problem.default_objectives),
         "constraints": ([c.model_dump() for c in request.constraints]
                         if request.constraints is not None else list(problem.default_constraints)),
         "strategy": request.strategy.model_dump(),
         "evaluator": request.evaluator.model_dump(),
+        "problem_options": options,
+        "pending_ttl_s": request.pending_ttl_s,
         "metadata": request.metadata,
     }
     if data["space"] is None:
@@ -102,9 +114,22 @@ def summarize(session: Session, campaign: Campaign) -> CampaignSummary:
         .where(Observation.campaign_id == campaign.id)).one()
     pending = session.scalar(select(func.count()).select_from(Suggestion).where(
         Suggestion.campaign_id == campaign.id, Suggestion.status == SuggestionStatus.pending))
+    observed, infeasible = _suggestion_outcomes(session, campaign.id, spec)
     return CampaignSummary(observations=counts[0], failed_observations=counts[1],
                            pending_suggestions=pending or 0,
-                           best=best_feasible(session, campaign.id, spec))
+                           best=best_feasible(session, campaign.id, spec),
+                           observed_suggestions=observed, infeasible_suggestions=infeasible,
+                           infeasible_share=infeasible / observed if observed else None)
+
+
+def _suggestion_outcomes(session: Session, campaign_id: uuid.UUID,
+                         spec: CampaignSpec) -> tuple[int, int]:
+    """How many suggested designs were observed, and how many of those failed or broke an
+    outcome constraint."""
+    rows = session.execute(select(Observation.failed, Observation.outcomes).where(
+        Observation.campaign_id == campaign_id, Observation.suggestion_id.is_not(None))).all()
+    infeasible = sum(1 for failed, outcomes in rows if failed or not is_feasible(spec, outcomes))
+    return len(rows), infeasible
 
 
 def is_feasible(spec: CampaignSpec, outcomes: dict[str, Any]) -> bool:

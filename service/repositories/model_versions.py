@@ -1,4 +1,5 @@
-"""Model versions: read-only here. The modelling workers create them; the API lists them.
+"""Model versions: the modelling workers create them (numbered per campaign, never
+overwritten); the API lists them.
 
 Like every repository, these functions take the campaign id only after the caller has checked
 that the campaign belongs to its project (:func:`service.repositories.campaigns.get_campaign`).
@@ -8,8 +9,9 @@ The weights column is deferred, so listing never loads model weights.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.db.tables import ModelVersion
@@ -28,3 +30,35 @@ def all_model_versions(session: Session, campaign_id: uuid.UUID) -> list[ModelVe
     return list(session.scalars(select(ModelVersion)
                                 .where(ModelVersion.campaign_id == campaign_id)
                                 .order_by(ModelVersion.number)))
+
+
+def create_model_version(session: Session, campaign_id: uuid.UUID, *, kind: str,
+                         config: dict[str, Any], metrics: dict[str, Any],
+                         weights: bytes | None, job_id: uuid.UUID | None) -> ModelVersion:
+    """Store a trained model as the campaign's next version number.
+
+    Called inside the job's fenced results transaction; two jobs of one campaign that race for
+    the same number collide on the unique ``(campaign_id, number)`` and the loser recomputes.
+    """
+    number = (session.scalar(select(func.max(ModelVersion.number))
+                             .where(ModelVersion.campaign_id == campaign_id)) or 0) + 1
+    row = ModelVersion(campaign_id=campaign_id, number=number, kind=kind, config=config,
+                       metrics=metrics, weights=weights, job_id=job_id)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def latest_weights(session: Session, campaign_id: uuid.UUID, *, strategy: str
+                   ) -> tuple[uuid.UUID, bytes | None] | None:
+    """The newest model version made by ``strategy`` (its id and weights), for a warm start."""
+    row = session.execute(
+        select(ModelVersion.id, ModelVersion.config)
+        .where(ModelVersion.campaign_id == campaign_id)
+        .order_by(ModelVersion.number.desc())).all()
+    for version_id, config in row:
+        if (config or {}).get("strategy") == strategy:
+            weights = session.scalar(select(ModelVersion.weights)
+                                     .where(ModelVersion.id == version_id))
+            return version_id, weights
+    return None

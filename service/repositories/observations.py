@@ -16,6 +16,7 @@ from service.enums import SuggestionStatus
 from service.errors import Conflict, InvalidInput
 from service.repositories.campaigns import campaign_spec
 from service.repositories.pagination import paginate
+from service.repositories.suggestions import OPEN_STATUSES
 from service.schemas.observation import ObservationBatch
 from service.schemas.space import design_errors
 
@@ -50,7 +51,7 @@ def _check_batch(session: Session, campaign: Campaign, batch: ObservationBatch
             if obs.suggestion_id in seen:
                 raise InvalidInput("this batch answers the suggestion twice",
                                    field=[*base, "suggestion_id"])
-            if suggestion.status != SuggestionStatus.pending:
+            if suggestion.status not in OPEN_STATUSES:
                 raise Conflict(f"suggestion {obs.suggestion_id} is {suggestion.status.value}, "
                                "not pending", details={"loc": [*base, "suggestion_id"]})
             seen.add(obs.suggestion_id)

@@ -9,6 +9,7 @@ the last line of defence.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 from typing import Any, cast
@@ -17,10 +18,14 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from models.space.keys import design_key
+from service.db.base import utcnow
 from service.db.tables import Campaign, Observation, Suggestion
 from service.enums import SuggestionStatus
 from service.errors import Conflict, NotFound
 from service.repositories.pagination import paginate
+
+#: Statuses a lab may still answer (observe) or give back (abandon).
+OPEN_STATUSES = (SuggestionStatus.pending, SuggestionStatus.stale)
 
 
 class SuggestionRace(Conflict):
@@ -46,12 +51,46 @@ def get_suggestion(session: Session, campaign_id: uuid.UUID, suggestion_id: uuid
 
 
 def abandon(session: Session, suggestion: Suggestion) -> Suggestion:
-    """Give a pending suggestion back (it stops counting as in flight)."""
-    if suggestion.status != SuggestionStatus.pending:
+    """Give a pending (or stale) suggestion back (it stops counting as in flight)."""
+    if suggestion.status not in OPEN_STATUSES:
         raise Conflict(f"suggestion {suggestion.id} is {suggestion.status.value}, not pending")
     suggestion.status = SuggestionStatus.abandoned
     session.flush()
     return suggestion
+
+
+def mark_stale(session: Session, campaign_id: uuid.UUID, ttl_s: float | None) -> int:
+    """Pending suggestions older than ``ttl_s`` seconds become stale; how many did.
+
+    A stale design no longer blocks the space (the partial unique index covers pending rows
+    only) and is no longer passed to the models as in flight; a late result for it is still
+    accepted as an observation.
+    """
+    if ttl_s is None:
+        return 0
+    cutoff = utcnow() - dt.timedelta(seconds=ttl_s)
+    rows = session.scalars(select(Suggestion).where(
+        Suggestion.campaign_id == campaign_id, Suggestion.status == SuggestionStatus.pending,
+        Suggestion.created_at < cutoff)).all()
+    for row in rows:
+        row.status = SuggestionStatus.stale
+    session.flush()
+    return len(rows)
+
+
+def pending_for_client(session: Session, campaign_id: uuid.UUID, client_id: str
+                       ) -> list[Suggestion]:
+    """The client's still-pending suggestions, oldest first."""
+    return list(session.scalars(select(Suggestion).where(
+        Suggestion.campaign_id == campaign_id, Suggestion.client_id == client_id,
+        Suggestion.status == SuggestionStatus.pending).order_by(Suggestion.created_at,
+                                                                 Suggestion.id)))
+
+
+def pending_designs(session: Session, campaign_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Parameters of the designs in flight (pending, not stale)."""
+    return [dict(p) for p in session.scalars(select(Suggestion.parameters).where(
+        Suggestion.campaign_id == campaign_id, Suggestion.status == SuggestionStatus.pending))]
 
 
 def taken_design_keys(session: Session, campaign_id: uuid.UUID) -> set[str]:
@@ -67,7 +106,8 @@ def store_suggestions(session: Session, campaign: Campaign, designs: Sequence[di
                       job_id: uuid.UUID | None, strategy: str, read_version: int,
                       strategy_state: dict[str, Any],
                       predictions: Sequence[dict[str, Any]] | None = None,
-                      model_version_id: uuid.UUID | None = None) -> list[Suggestion]:
+                      model_version_id: uuid.UUID | None = None,
+                      client_id: str | None = None) -> list[Suggestion]:
     """Store a batch computed from the pending set at ``read_version``.
 
     Raises:
@@ -83,7 +123,7 @@ def store_suggestions(session: Session, campaign: Campaign, designs: Sequence[di
     rows = [Suggestion(campaign_id=campaign.id, job_id=job_id, parameters=dict(design),
                        design_key=design_key(design), strategy=strategy,
                        predictions=dict(predictions[i]) if predictions else {},
-                       model_version_id=model_version_id)
+                       model_version_id=model_version_id, client_id=client_id)
             for i, design in enumerate(designs)]
     session.add_all(rows)
     session.flush()

@@ -6,6 +6,10 @@ cannot evaluate becomes a *failed observation* with the reason instead of failin
 All observations are then written in the job's fenced results transaction: a retried job (its
 worker was killed mid-batch) evaluates again from scratch, and only the attempt holding the
 lease stores, so each suggestion is observed exactly once.
+
+A campaign with ``evaluator.rounds`` drives itself: the same transaction asks for the next
+round (a suggest job) until the budget is spent or the best feasible objective stops improving
+(:func:`models.design.stopping.stopped_improving`).
 """
 
 from __future__ import annotations
@@ -22,13 +26,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from models.design.stopping import stopped_improving
 from models.problems.base import Problem
 from models.problems.registry import load_problem
 from service.db.engine import session_scope
-from service.db.tables import Suggestion
-from service.enums import SuggestionStatus
+from service.db.tables import Campaign, Suggestion
+from service.enums import JobKind, SuggestionStatus
 from service.errors import Conflict, InvalidInput
-from service.repositories.campaigns import campaign_spec, get_campaign
+from service.repositories.campaigns import best_feasible, campaign_spec, get_campaign
 from service.repositories.observations import add_observations
 from service.schemas.observation import ObservationBatch, ObservationCreate
 from workers.runtime import CONTROL_ERRORS, JobContext, Writer
@@ -65,10 +70,12 @@ def handle(ctx: JobContext) -> None:
     wanted = _suggestion_ids(ctx.params)
     with session_scope() as session:
         campaign = get_campaign(session, project_id, campaign_id)
-        problem_key, outcome_names = campaign.problem, campaign_spec(campaign).outcome_names()
+        spec = campaign_spec(campaign)
+        problem_key, outcome_names = campaign.problem, spec.outcome_names()
         todo = _pending(session, campaign_id, wanted)
-    evaluations = _simulate(ctx, load_problem(problem_key), todo, outcome_names)
-    _commit(ctx, functools.partial(_store, project_id=project_id, campaign_id=campaign_id,
+    problem = load_problem(problem_key, spec.problem_options)
+    evaluations = _simulate(ctx, problem, todo, outcome_names)
+    _commit(ctx, functools.partial(_store, ctx, project_id=project_id, campaign_id=campaign_id,
                                    problem_key=problem_key, wanted=wanted,
                                    evaluations=evaluations))
 
@@ -131,8 +138,8 @@ def _checked_outcomes(values: Mapping[str, Any], outcome_names: Sequence[str]
     return outcomes, None
 
 
-def _store(session: Session, *, project_id: uuid.UUID, campaign_id: uuid.UUID,
-           problem_key: str, wanted: Sequence[uuid.UUID],
+def _store(ctx: JobContext, session: Session, *, project_id: uuid.UUID,
+           campaign_id: uuid.UUID, problem_key: str, wanted: Sequence[uuid.UUID],
            evaluations: Sequence[Evaluation]) -> dict[str, Any]:
     """Store the observations of the suggestions that are still pending (a lab may have
     abandoned or answered one meanwhile: that one is skipped, not double-counted).
@@ -146,8 +153,36 @@ def _store(session: Session, *, project_id: uuid.UUID, campaign_id: uuid.UUID,
     if kept:
         batch = ObservationBatch(observations=[e.to_observation() for e in kept])
         add_observations(session, campaign, batch, posted_by=f"simulator:{problem_key}")
-    return {"observed": len(kept), "failed": sum(e.outcomes is None for e in kept),
-            "skipped": [str(sid) for sid in wanted if sid not in still_pending]}
+    result: dict[str, Any] = {
+        "observed": len(kept), "failed": sum(e.outcomes is None for e in kept),
+        "skipped": [str(sid) for sid in wanted if sid not in still_pending]}
+    result.update(_next_round(ctx, session, campaign))
+    return result
+
+
+def _next_round(ctx: JobContext, session: Session, campaign: Campaign) -> dict[str, Any]:
+    """For a self-driving simulator campaign (``evaluator.rounds``): ask for the next round,
+    in this transaction, unless the round budget is spent or the best feasible objective
+    stopped improving. Returns what the job's result should say about it."""
+    spec = campaign_spec(campaign)
+    evaluator = spec.evaluator
+    if evaluator.rounds is None:
+        return {}
+    best = best_feasible(session, campaign.id, spec)
+    history = [*ctx.params.get("best_history", []), best["value"] if best else None]
+    round_index = int(ctx.params.get("round", 1))
+    info: dict[str, Any] = {"round": round_index, "best_history": history}
+    if round_index >= evaluator.rounds:
+        return {**info, "loop": "round budget spent"}
+    if stopped_improving(history, goal=spec.objectives[0].goal, patience=evaluator.patience,
+                         min_improvement=evaluator.min_improvement):
+        return {**info, "loop": f"converged: no improvement in {evaluator.patience} rounds"}
+    params: dict[str, Any] = {"count": evaluator.batch_size, "round": round_index + 1,
+                              "best_history": history}
+    params.update({k: ctx.params[k] for k in ("tags", "strategy") if k in ctx.params})
+    job = ctx.submit_followup(session, kind=JobKind.suggest, params=params,
+                              strategy_kind=spec.strategy.kind)
+    return {**info, "loop": "next round", "next_suggest_job_id": str(job.id)}
 
 
 def _pending(session: Session, campaign_id: uuid.UUID, ids: Sequence[uuid.UUID]

@@ -1,11 +1,24 @@
 """The ``suggest`` job: propose ``params["count"]`` new designs for a campaign.
 
+The job reads the campaign into a :class:`models.design.rounds.RoundRequest`, calls the
+campaign's strategy (``models.design.rounds.STRATEGIES``) outside any transaction, and stores
+its :class:`~models.design.rounds.RoundResult`: the model it trained as a new model version,
+the designs as suggestions carrying their predictions and that version, the strategy's state on
+the campaign, and, for a simulator campaign, the evaluate job that closes the loop.
+
 Two suggest jobs on one campaign may run at once (two clients asking together). Each reads the
-campaign's pending and observed designs and its ``suggestions_version``, computes outside any
-transaction, and stores through :func:`store_suggestions`, whose compare-and-set on the version
-lets exactly one of them commit from a given state; the other recomputes from the new state
-(excluding the designs just committed). The partial unique index on pending design keys backs
-this up: a violation is treated as the same race.
+campaign's pending and observed designs and its ``suggestions_version``, computes, and stores
+through :func:`store_suggestions`, whose compare-and-set on the version lets exactly one of
+them commit from a given state; the other recomputes from the new state (the designs just
+committed are then pending for it). The partial unique index on pending design keys, and the
+unique model-version number, back this up: a violation is treated as the same race.
+
+Params: ``count`` (required); ``client_id`` (the asking client: its still-pending suggestions
+are returned first and only the rest are computed); ``strategy`` (``{"kind", "options"}``, to
+run another strategy than the campaign's, e.g. when reprocessing); ``round`` and
+``best_history`` (the self-driving loop of a simulator campaign, see
+:mod:`workers.handlers.evaluate`); ``tags`` (JSON merged into each suggestion's predictions
+and the model version's config, e.g. a reprocessing run id).
 """
 
 from __future__ import annotations
@@ -13,30 +26,37 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from models.design.space_filling import SpaceFillingResult, space_filling_designs
+from models.design.rounds import RoundRequest, RoundResult, load_strategy
+from models.problems.registry import get_spec, load_problem
+from models.space.keys import design_key
 from models.space.space import Space
 from service.db.engine import session_scope
 from service.enums import JobKind
 from service.errors import Conflict, InvalidInput
-from service.repositories.campaigns import get_campaign
+from service.repositories.campaigns import campaign_spec, get_campaign
+from service.repositories.model_versions import create_model_version, latest_weights
+from service.repositories.observations import all_observations
 from service.repositories.suggestions import (
     SuggestionRace,
+    mark_stale,
+    pending_designs,
+    pending_for_client,
     store_suggestions,
     taken_design_keys,
 )
+from service.schemas.campaign import CampaignSpec
 from workers.runtime import JobContext
 
 log = logging.getLogger(__name__)
 
 #: Recomputations after losing the race to a concurrent writer before the job gives up.
 MAX_RACE_RETRIES = 5
-STRATEGY = "space_filling"
 
 
 @dataclass(frozen=True)
@@ -45,33 +65,35 @@ class CampaignState:
 
     project_id: uuid.UUID
     campaign_id: uuid.UUID
-    space: dict[str, Any]
+    problem: str
+    spec: CampaignSpec
     seed: int
     strategy_kind: str
+    strategy_options: dict[str, Any]
     strategy_state: dict[str, Any]
-    evaluator: str
     version: int
+    observations: list[dict[str, Any]]
+    pending: list[dict[str, Any]]
     taken: frozenset[str]
+    reused: list[uuid.UUID]
+    previous_model: bytes | None
 
     @property
-    def sobol_skip(self) -> int:
-        return int(self.strategy_state.get("sobol_skip", 0))
+    def evaluator(self) -> str:
+        return self.spec.evaluator.kind
 
 
 def handle(ctx: JobContext) -> None:
     """Compute and store the designs; on a lost race, recompute from the fresh state."""
     count = _count(ctx.params)
     for attempt in range(1, MAX_RACE_RETRIES + 1):
-        state = read_state(ctx.job.project_id, _campaign_id(ctx))
-        if state.strategy_kind != STRATEGY:
-            raise InvalidInput(f"strategy {state.strategy_kind!r} is not available yet",
-                               field="strategy")
-        ctx.progress(0.1, f"computing {count} designs")
-        result = space_filling_designs(Space.from_dict(state.space), count, seed=state.seed,
-                                       skip=state.sobol_skip, exclude=state.taken)
-        ctx.progress(0.8, "storing designs")
+        state = read_state(ctx.job.project_id, _campaign_id(ctx), ctx.params)
+        wanted = count - len(state.reused)
+        result = _compute(ctx, state, wanted) if wanted > 0 else RoundResult(designs=[])
+        ctx.progress(0.9, "storing designs")
         try:
-            ctx.commit_results(functools.partial(_store, ctx, state=state, result=result))
+            ctx.commit_results(functools.partial(_store, ctx, state=state, result=result,
+                                                 count=count))
             return
         except (SuggestionRace, sa_exc.IntegrityError) as exc:
             log.info("job %s: lost the race on campaign %s (try %d): %s", ctx.job.id,
@@ -80,35 +102,117 @@ def handle(ctx: JobContext) -> None:
                    f"{MAX_RACE_RETRIES} recomputations")
 
 
-def read_state(project_id: uuid.UUID, campaign_id: uuid.UUID) -> CampaignState:
-    """The campaign's definition, strategy position and taken designs, all as of one read."""
+def read_state(project_id: uuid.UUID, campaign_id: uuid.UUID,
+               params: dict[str, Any]) -> CampaignState:
+    """The campaign's definition, strategy position, data and taken designs, as of one read.
+
+    Pending suggestions past the campaign's TTL are marked stale first (in this transaction), so
+    they neither block the space nor count as in flight.
+    """
     with session_scope() as session:
         campaign = get_campaign(session, project_id, campaign_id)
-        spec = campaign.spec
+        spec = campaign_spec(campaign)
+        mark_stale(session, campaign.id, spec.pending_ttl_s)
+        kind, options = _strategy(spec, params)
+        client_id = params.get("client_id")
+        reused = ([row.id for row in pending_for_client(session, campaign.id, client_id)]
+                  if client_id else [])
+        previous = latest_weights(session, campaign.id, strategy=kind)
         return CampaignState(
-            project_id=project_id, campaign_id=campaign.id, space=spec["space"],
-            seed=campaign.seed, strategy_kind=spec["strategy"]["kind"],
+            project_id=project_id, campaign_id=campaign.id, problem=campaign.problem,
+            spec=spec, seed=campaign.seed, strategy_kind=kind, strategy_options=options,
             strategy_state=dict(campaign.strategy_state or {}),
-            evaluator=spec["evaluator"]["kind"], version=campaign.suggestions_version,
-            taken=frozenset(taken_design_keys(session, campaign.id)))
+            version=campaign.suggestions_version,
+            observations=[_observation_json(o) for o in all_observations(session, campaign.id)],
+            pending=pending_designs(session, campaign.id),
+            taken=frozenset(taken_design_keys(session, campaign.id)), reused=reused,
+            previous_model=previous[1] if previous else None)
 
 
-def _store(ctx: JobContext, session: Session, *, state: CampaignState,
-           result: SpaceFillingResult) -> dict[str, Any]:
-    """Write the batch (compare-and-set on the version read) and, for a simulator campaign,
-    the evaluate job that closes the loop, in the results transaction."""
+def _compute(ctx: JobContext, state: CampaignState, count: int) -> RoundResult:
+    """Run the strategy on the state (no transaction open)."""
+    ctx.progress(0.05, f"{state.strategy_kind}: computing {count} designs")
+    request = RoundRequest(
+        space=Space.from_dict(state.spec.space.model_dump()), observations=state.observations,
+        pending=state.pending, taken=state.taken,
+        objectives=[o.model_dump() for o in state.spec.objectives],
+        constraints=[c.model_dump() for c in state.spec.constraints], count=count,
+        options=state.strategy_options, seed=state.seed, state=state.strategy_state,
+        previous_model=state.previous_model, problem=_problem(state),
+        progress=lambda fraction, message: ctx.progress(0.05 + 0.8 * fraction, message))
+    result = load_strategy(state.strategy_kind)(request)
+    return replace(result, designs=_new_designs(result, state))
+
+
+def _new_designs(result: RoundResult, state: CampaignState) -> list[Any]:
+    """The result's designs minus any the campaign already holds or repeats (a strategy's
+    slip must not become a duplicate pending row)."""
+    seen = set(state.taken)
+    kept = []
+    for design in result.designs:
+        key = design_key(design.parameters)
+        if key not in seen:
+            seen.add(key)
+            kept.append(design)
+    return kept
+
+
+def _store(ctx: JobContext, session: Session, *, state: CampaignState, result: RoundResult,
+           count: int) -> dict[str, Any]:
+    """Write the model version, the batch (compare-and-set on the version read) and, for a
+    simulator campaign, the evaluate job that closes the loop, in the results transaction."""
     campaign = get_campaign(session, state.project_id, state.campaign_id)
+    tags = dict(ctx.params.get("tags") or {})
+    version = None
+    if result.model is not None:
+        version = create_model_version(
+            session, campaign.id, kind=result.model.kind,
+            config={**result.model.config, "strategy": state.strategy_kind, **tags},
+            metrics=result.model.metrics, weights=result.model.weights, job_id=ctx.job.id)
     rows = store_suggestions(
-        session, campaign, result.designs, job_id=ctx.job.id, strategy=STRATEGY,
-        read_version=state.version,
-        strategy_state={**state.strategy_state, "sobol_skip": result.next_skip})
-    ids = [str(row.id) for row in rows]
-    out: dict[str, Any] = {"suggestion_ids": ids, "count": len(ids),
-                           "acceptance_rate": result.acceptance_rate}
-    if state.evaluator == "simulator" and ids:
-        job = ctx.submit_followup(session, kind=JobKind.evaluate, params={"suggestion_ids": ids})
+        session, campaign, [d.parameters for d in result.designs], job_id=ctx.job.id,
+        strategy=state.strategy_kind, read_version=state.version,
+        strategy_state=result.state or state.strategy_state,
+        predictions=[{**d.predictions, **tags} for d in result.designs],
+        model_version_id=version.id if version else None,
+        client_id=ctx.params.get("client_id"))
+    reused = [str(i) for i in state.reused[:count]]
+    new = [str(row.id) for row in rows]
+    out: dict[str, Any] = {"suggestion_ids": reused + new, "count": len(reused) + len(new),
+                           "reused": reused, "strategy": state.strategy_kind, **result.info}
+    if version is not None:
+        out["model_version_id"] = str(version.id)
+    if state.evaluator == "simulator" and new:
+        params = {"suggestion_ids": new, **_loop_params(ctx.params)}
+        job = ctx.submit_followup(session, kind=JobKind.evaluate, params=params)
         out["evaluate_job_id"] = str(job.id)
     return out
+
+
+def _strategy(spec: CampaignSpec, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The strategy to run: the job's override (reprocessing), else the campaign's."""
+    override = params.get("strategy")
+    if override:
+        return str(override["kind"]), dict(override.get("options") or {})
+    return spec.strategy.kind, dict(spec.strategy.options)
+
+
+def _problem(state: CampaignState) -> Any:
+    """The problem implementation when the problem has one (a simulator, physics)."""
+    if get_spec(state.problem).implementation is None:
+        return None
+    return load_problem(state.problem, state.spec.problem_options)
+
+
+def _observation_json(row: Any) -> dict[str, Any]:
+    return {"parameters": dict(row.parameters), "outcomes": dict(row.outcomes),
+            "noise_sd": dict(row.noise_sd or {}), "failed": bool(row.failed),
+            "failure_reason": row.failure_reason}
+
+
+def _loop_params(params: dict[str, Any]) -> dict[str, Any]:
+    """What the evaluate job needs to ask for the next round of a self-driving campaign."""
+    return {k: params[k] for k in ("round", "best_history", "tags", "strategy") if k in params}
 
 
 def _count(params: dict[str, Any]) -> int:

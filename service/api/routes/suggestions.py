@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
@@ -27,14 +27,20 @@ def request_suggestions(body: SuggestionRequest, campaign: CampaignDep, session:
                         settings: SettingsDep, response: Response) -> JobRead:
     """Queue a job that proposes ``count`` new designs; poll the job at ``Location``.
 
+    With a ``client_id``, the client's still-pending suggestions come first in the job's
+    result and only the rest are computed.
+
     The job row is committed before its id is published: a worker must never receive an id it
     cannot read yet. A failed publish still answers 202 (the reaper publishes it again).
     """
     if body.count > settings.max_suggestion_count:
         raise InvalidInput(f"count must be at most {settings.max_suggestion_count}",
                            field=["body", "count"])
+    params: dict[str, Any] = {"count": body.count}
+    if body.client_id is not None:
+        params["client_id"] = body.client_id
     job = submit(session, project_id=campaign.project_id, kind=JobKind.suggest,
-                 campaign_id=campaign.id, params={"count": body.count},
+                 campaign_id=campaign.id, params=params,
                  strategy_kind=campaign_spec(campaign).strategy.kind)
     read = JobRead.model_validate(job)
     session.commit()

@@ -27,7 +27,9 @@ def test_create_answers_201_with_location_and_stored_spec(
     assert body["spec"]["space"]["parameters"][0]["name"] == "temperature"
     assert body["spec"]["strategy"] == {"kind": "space_filling", "options": {}}
     assert body["summary"] == {"observations": 0, "failed_observations": 0,
-                               "pending_suggestions": 0, "best": None}
+                               "pending_suggestions": 0, "best": None,
+                               "observed_suggestions": 0, "infeasible_suggestions": 0,
+                               "infeasible_share": None}
     assert client.get(f"/v1/campaigns/{body['id']}", headers=headers).json()["spec"] == \
         body["spec"]
 

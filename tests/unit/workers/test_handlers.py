@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from models.design import space_filling
+from models.design import space_filling, space_filling_round
 from models.problems.base import Problem, ProblemSpec
 from models.problems.registry import problem_specs
 from service.db.engine import session_scope
@@ -87,12 +87,12 @@ def test_suggest_recomputes_after_losing_the_race(project_key: tuple[uuid.UUID, 
         calls.append(kwargs["skip"])
         result = real(*args, **kwargs)
         if len(calls) == 1:  # the rival commits while "mine" computes
-            monkeypatch.setattr(suggest, "space_filling_designs", real)
+            monkeypatch.setattr(space_filling_round, "space_filling_designs", real)
             assert run_job(rival, suggest.handle) is Outcome.succeeded
-            monkeypatch.setattr(suggest, "space_filling_designs", interleaved)
+            monkeypatch.setattr(space_filling_round, "space_filling_designs", interleaved)
         return result
 
-    monkeypatch.setattr(suggest, "space_filling_designs", interleaved)
+    monkeypatch.setattr(space_filling_round, "space_filling_designs", interleaved)
     assert run_job(mine, suggest.handle) is Outcome.succeeded
     assert calls[0] == 0 and calls[1] > 0  # recomputed, continuing the rival's stream
     rows = pending(campaign_id)
@@ -107,8 +107,9 @@ def test_suggest_gives_up_after_bounded_races(project_key: tuple[uuid.UUID, str]
     job_id = make_job(project_id, campaign_id)
     real = suggest.read_state
 
-    def stale(project: uuid.UUID, campaign: uuid.UUID) -> suggest.CampaignState:
-        state = real(project, campaign)
+    def stale(project: uuid.UUID, campaign: uuid.UUID,
+              params: dict[str, Any]) -> suggest.CampaignState:
+        state = real(project, campaign, params)
         return suggest.CampaignState(**{**state.__dict__, "version": state.version - 1})
 
     monkeypatch.setattr(suggest, "read_state", stale)
