@@ -22,6 +22,8 @@ class JobKind(str, enum.Enum):
     evaluate = "evaluate"
     train = "train"
     reprocess = "reprocess"
+    #: Render a problem's own picture of one design (needs the plug-in's implementation).
+    plot = "plot"
 
 
 class SuggestionStatus(str, enum.Enum):
@@ -30,3 +32,34 @@ class SuggestionStatus(str, enum.Enum):
     abandoned = "abandoned"
     #: Pending for longer than the campaign's ``pending_ttl_s``: no longer in flight.
     stale = "stale"
+
+
+class ReprocessStatus(str, enum.Enum):
+    """A reprocessing run: scheduling children, stopped by a cancel, or done with every item."""
+
+    running = "running"
+    cancelled = "cancelled"
+    finished = "finished"
+
+
+class ReprocessItemStatus(str, enum.Enum):
+    """One campaign of a reprocessing run."""
+
+    waiting = "waiting"  # not scheduled yet (or cancelled before it was, then resumed)
+    scheduled = "scheduled"  # its suggest child is queued or running
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (ReprocessItemStatus.succeeded, ReprocessItemStatus.failed)
+
+
+class PlotKind(str, enum.Enum):
+    """The pictures of a campaign (``GET /v1/campaigns/{id}/plots/{kind}``)."""
+
+    convergence = "convergence"
+    pareto = "pareto"
+    parity = "parity"
+    design = "design"

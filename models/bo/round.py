@@ -20,7 +20,13 @@ from typing import Any
 
 from models.bo.config import BOConfig
 from models.bo.suggest import BOResult, suggest
-from models.design.rounds import ProposedDesign, RoundRequest, RoundResult, TrainedModel
+from models.design.rounds import (
+    InvalidOptionsError,
+    ProposedDesign,
+    RoundRequest,
+    RoundResult,
+    TrainedModel,
+)
 from models.design.space_filling_round import space_filling_round
 
 MODEL_KIND = "gp"
@@ -44,7 +50,7 @@ def propose(request: RoundRequest) -> RoundResult:
         result = space_filling_round(request, count=request.count)
         return RoundResult(designs=result.designs, state=result.state,
                            info={**result.info, "initial_points": need, "observed": have})
-    config = BOConfig.from_dict(request.options.get("config", {}))
+    config = _config(request)
     request.progress(0.2, f"fitting the models on {have} observations")
     bo = suggest(request.space, list(request.observations), list(request.pending),
                  list(request.objectives), list(request.constraints), q=request.count,
@@ -57,6 +63,14 @@ def propose(request: RoundRequest) -> RoundResult:
                                           metrics=bo.metrics),
                        info={"phase": "bayesian", "acquisition": bo.metrics.get("acquisition"),
                              "seconds": bo.metrics.get("total_seconds")})
+
+
+def _config(request: RoundRequest) -> BOConfig:
+    try:
+        return BOConfig.from_dict(request.options.get("config", {}))
+    except (TypeError, ValueError) as exc:
+        raise InvalidOptionsError(f"strategy.options.config: {exc}",
+                                  {"option": "config"}) from exc
 
 
 def _design(suggestion: Any, bo: BOResult) -> ProposedDesign:

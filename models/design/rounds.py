@@ -45,6 +45,10 @@ class UnknownStrategyError(ScienceError):
     """A campaign names a strategy that is not registered."""
 
 
+class InvalidOptionsError(ScienceError):
+    """A campaign's strategy options are not understood by the strategy (names the option)."""
+
+
 @dataclass(frozen=True)
 class RoundRequest:
     """Everything a strategy may use to propose the next ``count`` designs.
@@ -145,6 +149,8 @@ Strategy = Callable[[RoundRequest], RoundResult]
 STRATEGIES: dict[str, str] = {
     "space_filling": "models.design.space_filling_round:propose",
     "bayesian": "models.bo.round:propose",
+    "inverse_design": "models.design.active_learning:propose",
+    "sequence_design": "models.sequence.round:propose",
 }
 
 

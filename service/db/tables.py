@@ -36,7 +36,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base, utcnow
-from service.enums import JobKind, JobStatus, SuggestionStatus
+from service.enums import (
+    JobKind,
+    JobStatus,
+    PlotKind,
+    ReprocessItemStatus,
+    ReprocessStatus,
+    SuggestionStatus,
+)
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
@@ -225,4 +232,79 @@ class IdempotencyKey(Base):
     # NULL while the first request is in flight.
     response_status: Mapped[int | None] = mapped_column(Integer, default=None)
     response_body: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ReprocessRun(Base):
+    """A batch re-fit and re-suggest over many campaigns (``POST /v1/reprocess``).
+
+    ``job_id`` is the run's current parent job (a ``reprocess`` job that schedules one
+    ``suggest`` child per campaign); a resumed run gets a new one. The items are the truth
+    about which campaign is where.
+    """
+
+    __tablename__ = "reprocess_runs"
+    __table_args__ = (Index(None, "project_id", "created_at", "id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"),
+                                                     default=None)
+    status: Mapped[ReprocessStatus] = mapped_column(_enum(ReprocessStatus, "reprocess_status"),
+                                                    default=ReprocessStatus.running)
+    # How the campaigns were chosen (ids, problem, created range, all), as requested.
+    selection: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The strategy override ``{"kind", "options"}``; NULL: each campaign's own strategy.
+    strategy: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    count: Mapped[int] = mapped_column(Integer)
+    max_in_flight: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class ReprocessItem(Base):
+    """One campaign of a reprocessing run: its child job, and the comparison report."""
+
+    __tablename__ = "reprocess_items"
+    __table_args__ = (
+        Index(None, "run_id", "campaign_id", unique=True),
+        Index(None, "run_id", "status", "position"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reprocess_runs.id",
+                                                         ondelete="CASCADE"))
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id",
+                                                              ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    status: Mapped[ReprocessItemStatus] = mapped_column(
+        _enum(ReprocessItemStatus, "reprocess_item_status"), default=ReprocessItemStatus.waiting)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"),
+                                                     default=None, index=True)
+    report: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    error: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PlotImage(Base):
+    """A rendered campaign picture, cached per campaign state (``state_key``).
+
+    The key hashes what the picture depends on (observations, model versions, suggestions; the
+    design for a ``design`` picture), so a new observation simply misses the cache. A row
+    without ``png`` is a picture a worker is rendering (``job_id``).
+    """
+
+    __tablename__ = "plot_images"
+    __table_args__ = (Index(None, "campaign_id", "kind", "state_key", unique=True),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    kind: Mapped[PlotKind] = mapped_column(_enum(PlotKind, "plot_kind"))
+    state_key: Mapped[str] = mapped_column(String(64))
+    parameters: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    png: Mapped[bytes | None] = mapped_column(LargeBinary, default=None, deferred=True)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"),
+                                                     default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

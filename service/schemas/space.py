@@ -17,6 +17,9 @@ from service.schemas.base import StrictModel
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100,
                                         pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$")]
 COMPOSITION_TOLERANCE = 1e-6
+#: A component at most this fraction of its group's total is not an ingredient (the same
+#: as ``models.space.space.NONZERO_TOLERANCE``).
+NONZERO_TOLERANCE = 1e-9
 
 
 class ContinuousParameter(StrictModel):
@@ -85,11 +88,13 @@ Parameter = Annotated[
 
 
 class CompositionGroup(StrictModel):
-    """Fractions that sum to ``total`` (e.g. the molar fractions of a lipid mix)."""
+    """Fractions that sum to ``total`` (e.g. the molar fractions of a lipid mix), optionally
+    with at most ``max_nonzero`` non-zero components ("at most 3 ingredients")."""
 
     name: Name
     components: list[Name] = Field(min_length=2, max_length=64)
     total: float = Field(default=1.0, gt=0)
+    max_nonzero: int | None = Field(default=None, ge=1)
 
     @field_validator("components")
     @classmethod
@@ -97,6 +102,13 @@ class CompositionGroup(StrictModel):
         if len(set(components)) != len(components):
             raise ValueError("components must be distinct")
         return components
+
+    @model_validator(mode="after")
+    def _limit(self) -> CompositionGroup:
+        if self.max_nonzero is not None and self.max_nonzero > len(self.components):
+            raise ValueError(f"max_nonzero ({self.max_nonzero}) exceeds the number of "
+                             f"components ({len(self.components)})")
+        return self
 
 
 class LinearConstraint(StrictModel):
@@ -184,6 +196,13 @@ def design_errors(space: Space, design: dict[str, Any]) -> list[tuple[list[str],
         if ok and abs(total - group.total) > COMPOSITION_TOLERANCE * max(1.0, group.total):
             errors.append(([group.components[0]],
                            f"composition {group.name!r} sums to {total:.9g}, not {group.total}"))
+        if ok and group.max_nonzero is not None:
+            nonzero = [c for c in group.components
+                       if float(design[c]) > NONZERO_TOLERANCE * group.total]
+            if len(nonzero) > group.max_nonzero:
+                errors.append(([nonzero[-1]],
+                               f"composition {group.name!r} has {len(nonzero)} non-zero "
+                               f"components, at most {group.max_nonzero} allowed"))
     if not errors:
         for i, lc in enumerate(space.linear_constraints):
             value = sum(coef * float(design[n]) for n, coef in lc.coefficients.items())

@@ -31,4 +31,5 @@ SPEC = ProblemSpec(
     default_constraints=[{"name": "constraint", "op": "<=", "threshold": 0.0}],
     has_simulator=True,
     implementation="models.problems.branin.problem:BraninProblem",
+    strategies=("space_filling", "bayesian", "inverse_design"),
 )

@@ -59,10 +59,18 @@ def list_suggestions(campaign: CampaignDep, session: SessionDep, page: PageDep,
                                 next_cursor=next_cursor)
 
 
+@router.get("/{suggestion_id}")
+def read_suggestion(suggestion_id: uuid.UUID, campaign: CampaignDep,
+                    session: SessionDep) -> SuggestionRead:
+    """One suggestion: its design, status, predictions and the model version behind them."""
+    return SuggestionRead.model_validate(
+        suggestion_rows.get_suggestion(session, campaign.id, suggestion_id))
+
+
 @router.post("/{suggestion_id}/abandon", responses={
     409: {"description": "The suggestion is not pending."}})
 def abandon_suggestion(suggestion_id: uuid.UUID, campaign: CampaignDep,
                        session: SessionDep) -> SuggestionRead:
-    """Give a pending suggestion back: it stops counting as in flight for the next round."""
+    """Give a pending (or stale) suggestion back: it stops counting as in flight."""
     row = suggestion_rows.get_suggestion(session, campaign.id, suggestion_id)
     return SuggestionRead.model_validate(suggestion_rows.abandon(session, row))

@@ -155,3 +155,32 @@ def test_bad_query_parameter_is_422(client: TestClient, headers: dict[str, str],
 
 def test_malformed_path_id_is_422(client: TestClient, headers: dict[str, str]) -> None:
     assert_error(client.get("/v1/campaigns/not-a-uuid", headers=headers), 422, "campaign_id")
+
+
+@pytest.mark.parametrize(("changes", "loc"), [
+    ({"strategy": {"kind": "alchemy"}}, ["body", "strategy", "kind"]),
+    ({"strategy": {"kind": "space_filling", "options": {"x": 1}}}, ["body", "strategy"]),
+    ({"strategy": {"kind": "bayesian", "options": {"initial_points": 0}}},
+     ["body", "strategy"]),
+    ({"strategy": {"kind": "bayesian", "options": {"restarts": 3}}}, ["body", "strategy"]),
+    ({"evaluator": {"kind": "lab", "rounds": 3}}, ["body", "evaluator"]),
+    ({"pending_ttl_s": 0}, ["body", "pending_ttl_s"]),
+    ({"problem_options": {"target": "x"}}, ["problem_options"]),
+])
+def test_bad_strategy_evaluator_and_problem_options_are_422_and_store_nothing(
+        client: TestClient, headers: dict[str, str], changes: dict[str, Any],
+        loc: list[str]) -> None:
+    response = client.post("/v1/campaigns", json=campaign_body(**changes), headers=headers)
+    assert_error(response, 422, *loc)
+    assert stored()["campaigns"] == 0
+
+
+def test_a_bayesian_campaign_with_ttl_is_stored_as_asked(
+        client: TestClient, headers: dict[str, str]) -> None:
+    body = campaign_body(strategy={"kind": "bayesian", "options": {"initial_points": 5}},
+                         pending_ttl_s=3600)
+    response = client.post("/v1/campaigns", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    spec = response.json()["spec"]
+    assert spec["strategy"] == {"kind": "bayesian", "options": {"initial_points": 5}}
+    assert spec["pending_ttl_s"] == 3600 and spec["problem_options"] == {}

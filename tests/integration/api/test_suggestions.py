@@ -89,3 +89,18 @@ def test_bad_status_filter_and_unknown_suggestion(
     assert_error(client.get(_url(campaign), params={"status": "lost"}, headers=headers), 422,
                  "query", "status")
     assert_error(client.post(f"{_url(campaign)}/{uuid.uuid4()}/abandon", headers=headers), 404)
+
+
+def test_a_client_id_travels_with_the_job_and_one_suggestion_reads_alone(
+        client: TestClient, headers: dict[str, str], campaign: dict[str, Any]) -> None:
+    response = client.post(_url(campaign), json={"count": 2, "client_id": "robot-7"},
+                           headers=headers)
+    assert response.status_code == 202, response.text
+    assert response.json()["params"] == {"count": 2, "client_id": "robot-7"}
+    assert_error(client.post(_url(campaign), json={"count": 2, "client_id": ""},
+                             headers=headers), 422, "body", "client_id")
+    (first,) = add_suggestions(campaign["id"], [DESIGN])
+    one = client.get(f"{_url(campaign)}/{first}", headers=headers)
+    assert one.status_code == 200 and one.json()["id"] == str(first)
+    assert one.json()["client_id"] is None
+    assert_error(client.get(f"{_url(campaign)}/{uuid.uuid4()}", headers=headers), 404)

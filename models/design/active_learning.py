@@ -1,0 +1,536 @@
+r"""The ``inverse_design`` strategy: a deep-ensemble surrogate descended by gradient, round by round.
+
+The "digital twin" loop of a simulator campaign (or a lab one): a few expensive evaluations,
+a fast differentiable surrogate of them, gradient inverse design through the surrogate, and
+the best few designs sent back to be evaluated. One call of :func:`propose` is one round:
+
+1. **Start.** With fewer than ``initial_points`` successful observations (default
+   :math:`2d + 2`) it proposes a scrambled-Sobol batch
+   (:func:`models.design.space_filling.space_filling_designs`), keeping the stream position in
+   the state, so the start of the campaign is one low-discrepancy sequence.
+2. **Surrogate.** A :class:`~models.surrogates.DeepEnsemble` of MLPs is trained on every
+   successful observation, one output per outcome the campaign optimises or constrains, with
+   the space's box as its input cube. Its step size is set by the loss curvature
+   (:math:`\eta < 2/\lambda_\max`, see :mod:`models.surrogates.stability`); what was used is
+   stored in the model version's metrics. It is trained afresh each round: the input box is
+   fixed but the output standardisation moves with the data, so the previous weights
+   (``request.previous_model``) would start from a shifted target; a fit on a few hundred
+   rows takes seconds.
+3. **Inverse design** (:func:`models.design.inverse.inverse_design`): ``starts`` Sobol starts
+   plus the best observed designs, optimised as one batch; the objective with an uncertainty
+   penalty :math:`\pm\mu + \kappa\sigma`; each outcome constraint (``load >= 0.06``) by the
+   augmented Lagrangian, held at :math:`\mu \mp \kappa_c\sigma`; a roughness penalty on
+   profiles (``smoothness_weight``); continuation from heavy L2 regularisation to none.
+4. **Trust region.** The search box is the space's box intersected with a cube of half-side
+   ``trust_radius`` (a fraction of each parameter's range) around the best observed design
+   (feasible first), TuRBO-style: it doubles after a round that improved the best feasible
+   observation and halves after one that did not (within ``[min_trust_radius, 1]``). Together
+   with :math:`\kappa\sigma` it keeps designs where the surrogate has data.
+5. **Designs.** The distinct local optima (clustered starts), best first, that are neither
+   pending nor observed, each with its predicted mean and sd per outcome, predicted
+   feasibility, multipliers and KKT residuals; if there are fewer than ``count``, Sobol
+   points of the trust box fill the batch.
+
+Only continuous parameters are supported (log-scale ones are optimised in their logarithm).
+
+Options (``strategy.options``, all optional; see :class:`ActiveLearningOptions`):
+``initial_points``, ``members``, ``width``, ``depth``, ``epochs``, ``patience``, ``starts``,
+``kappa``, ``constraint_kappa``, ``smoothness_weight``, ``continuation``, ``trust_radius``,
+``min_trust_radius``, ``cluster_distance``, ``inner_iterations``, ``outer_iterations``.
+
+:func:`converged` is the stopping rule of an auto-looping simulator campaign: the best
+*simulated* feasible objective stopped improving.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.quasirandom import SobolEngine
+
+from models.design.inverse import (
+    InverseDesignConfig,
+    InverseDesignResult,
+    Objective,
+    OutcomeConstraint,
+    inverse_design,
+)
+from models.design.rounds import ProposedDesign, RoundRequest, RoundResult, TrainedModel
+from models.design.space_filling import space_filling_designs
+from models.errors import ScienceError
+from models.space.keys import design_key
+from models.space.space import ContinuousParameter, Space
+from models.surrogates import DeepEnsemble, EnsembleConfig
+
+__all__ = ["ActiveLearningError", "ActiveLearningOptions", "best_feasible", "converged",
+           "propose"]
+
+F64 = torch.float64
+
+
+class ActiveLearningError(ScienceError):
+    """The campaign cannot be run by the ``inverse_design`` strategy as configured."""
+
+
+@dataclass(frozen=True)
+class ActiveLearningOptions:
+    r"""Settings of the ``inverse_design`` strategy (``strategy.options``).
+
+    Attributes:
+        initial_points: Successful observations before the first surrogate (None: :math:`2d+2`).
+        members: Ensemble size.
+        width: Hidden units per layer of each MLP.
+        depth: Hidden layers.
+        epochs: Cap on training steps.
+        patience: Early-stopping patience (steps).
+        starts: Sobol starts of the inverse design (the best observed designs are added).
+        kappa: Uncertainty penalty :math:`\kappa` on the objective.
+        constraint_kappa: Margin :math:`\kappa_c` (in sds) on the outcome constraints.
+        smoothness_weight: Roughness penalty on the design vector (a profile), original units.
+        continuation: L2 continuation weights, heavy to 0.
+        trust_radius: Initial half-side of the trust box, as a fraction of each range.
+        min_trust_radius: The trust box never shrinks below this.
+        cluster_distance: Unit-cube RMS distance within which two optima are the same.
+        inner_iterations: Projected-gradient iterations per inner solve.
+        outer_iterations: Augmented-Lagrangian rounds in the last stage.
+        constraint_margin: Each outcome constraint is tightened by this many of the
+            ensemble's validation RMSEs of that outcome (its prediction error, which the
+            members' spread underestimates near the data): optima sit on the constraint's
+            boundary, and without a margin half of them land on its wrong side.
+    """
+
+    initial_points: int | None = None
+    members: int = 5
+    width: int = 64
+    depth: int = 2
+    epochs: int = 1500
+    patience: int = 200
+    starts: int = 32
+    kappa: float = 1.0
+    constraint_kappa: float = 1.0
+    smoothness_weight: float = 0.0
+    continuation: tuple[float, ...] = (0.1, 0.0)
+    trust_radius: float = 0.5
+    min_trust_radius: float = 1.0 / 32.0
+    cluster_distance: float = 0.05
+    inner_iterations: int = 60
+    outer_iterations: int = 6
+    constraint_margin: float = 1.0
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.initial_points is None or self.initial_points >= 2, "initial_points >= 2"),
+            (self.starts >= 1, "starts >= 1"),
+            (self.constraint_margin >= 0, "constraint_margin >= 0"),
+            (min(self.kappa, self.constraint_kappa, self.smoothness_weight) >= 0,
+             "kappa, constraint_kappa and smoothness_weight >= 0"),
+            (0 < self.min_trust_radius <= self.trust_radius <= 1,
+             "0 < min_trust_radius <= trust_radius <= 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ActiveLearningError(f"bad inverse_design option: {message}",
+                                          {"options": asdict(self)})
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> ActiveLearningOptions:
+        """Parse ``strategy.options``; unknown keys and bad values are an
+        :class:`ActiveLearningError` naming them."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ActiveLearningError(f"unknown inverse_design options {unknown}",
+                                      {"unknown": unknown, "known": sorted(known)})
+        values = dict(options)
+        if "continuation" in values:
+            values["continuation"] = tuple(float(c) for c in values["continuation"])
+        try:
+            return cls(**values)
+        except (TypeError, ValueError) as exc:
+            raise ActiveLearningError(f"bad inverse_design options: {exc}") from exc
+
+    def ensemble(self, seed: int) -> EnsembleConfig:
+        return EnsembleConfig(members=self.members, width=self.width, depth=self.depth,
+                              epochs=self.epochs, patience=self.patience, seed=seed)
+
+    def design(self, seed: int) -> InverseDesignConfig:
+        return InverseDesignConfig(
+            starts=self.starts, seed=seed, kappa=self.kappa,
+            constraint_kappa=self.constraint_kappa, smoothness_weight=self.smoothness_weight,
+            continuation=self.continuation, inner_iterations=self.inner_iterations,
+            outer_iterations=self.outer_iterations, cluster_distance=self.cluster_distance)
+
+
+# ---------------------------------------------------------------------- the round
+def propose(request: RoundRequest) -> RoundResult:
+    """One round of the ``inverse_design`` strategy (see the module docstring).
+
+    Args:
+        request: The campaign's round (space, observations, pending designs, objective,
+            constraints, options, seed, state).
+
+    Returns:
+        ``count`` designs (fewer only if the space is exhausted), the strategy state, and the
+        trained ensemble as a ``deep_ensemble`` model version (None in space-filling rounds).
+
+    Raises:
+        ActiveLearningError: Non-continuous parameters, not exactly one objective, an outcome
+            the observations never report, or bad options.
+        TrainingDivergedError: The ensemble's training diverged beyond recovery.
+
+    Example:
+        >>> result = propose(request)  # doctest: +SKIP
+        >>> result.designs[0].predictions["mean"]  # doctest: +SKIP
+        {'friction': 0.66, 'load': 0.061}
+    """
+    options = ActiveLearningOptions.from_options(request.options)
+    box = _Box.of(request.space)
+    successes = request.successful_observations()
+    initial = options.initial_points or 2 * box.dim + 2
+    if len(successes) < initial:
+        return _space_filling_round(request, initial - len(successes))
+    return _model_round(request, options, box, successes)
+
+
+def _space_filling_round(request: RoundRequest, missing: int) -> RoundResult:
+    skip = int(request.state.get("sobol_skip", 0))
+    result = space_filling_designs(request.space, request.count, seed=request.seed, skip=skip,
+                                   exclude=request.taken)
+    state = {**request.state, "sobol_skip": result.next_skip}
+    designs = [ProposedDesign(d, {"source": "space_filling"}) for d in result.designs]
+    return RoundResult(designs=designs, state=state,
+                       info={"phase": "space_filling", "observations_missing": missing})
+
+
+def _model_round(request: RoundRequest, options: ActiveLearningOptions, box: _Box,
+                 successes: Sequence[Mapping[str, Any]]) -> RoundResult:
+    goal, limits = _targets(request)
+    names = [goal.name] + [c.name for c in limits if c.name != goal.name]
+    X, Y = _training_data(successes, box, names)
+    request.progress(0.1, f"training a {options.members}-member ensemble on {X.shape[0]} rows")
+    model = DeepEnsemble.fit(X, Y, options.ensemble(request.seed), bounds=box.bounds)
+
+    best = best_feasible(successes, request.objectives, request.constraints)
+    radius = _trust_radius(request.state, options, best, goal.maximize)
+    incumbent = _incumbent(X, Y, names, goal, limits)
+    bounds = box.trust_bounds(incumbent, radius)
+    request.progress(0.5, f"inverse design from {options.starts} starts, trust radius {radius:g}")
+    margins = _margins(model, names, options.constraint_margin)
+    constraints = [OutcomeConstraint(names.index(c.name), c.threshold + (
+        -margins[c.name] if c.upper else margins[c.name]), upper=c.upper) for c in limits]
+    starts = _starts(X, Y, names, goal, limits, bounds, options, request.seed)
+    result = inverse_design(model.predict, bounds, objective=Objective(0, goal.maximize),
+                            constraints=constraints, config=options.design(request.seed),
+                            initial=starts)
+    designs = _select(request, box, result, names, limits, bounds)
+    state = {**request.state, "trust_radius": radius, "best_value": best,
+             "model_rounds": int(request.state.get("model_rounds", 0)) + 1}
+    trained = TrainedModel(kind="deep_ensemble", weights=model.to_bytes(),
+                           config={"ensemble": asdict(model.config), "outputs": names,
+                                   "parameters": box.names, "log_scale": box.log_scale},
+                           metrics=_model_metrics(model, names, result, radius, margins))
+    return RoundResult(designs=designs, state=state, model=trained,
+                       info={"phase": "inverse_design", "trust_radius": radius,
+                             "distinct_optima": int(result.x.shape[0]),
+                             "best_observed": best})
+
+
+# ------------------------------------------------------------------ the problem
+@dataclass(frozen=True)
+class _Target:
+    """An outcome to optimise or constrain, in the surrogate's terms."""
+
+    name: str
+    maximize: bool = False
+    threshold: float = 0.0
+    upper: bool = False
+
+
+def _targets(request: RoundRequest) -> tuple[_Target, list[_Target]]:
+    if len(request.objectives) != 1:
+        raise ActiveLearningError(
+            "the inverse_design strategy optimises exactly one objective",
+            {"objectives": [o.get("name") for o in request.objectives]})
+    objective = request.objectives[0]
+    goal = _Target(str(objective["name"]), maximize=objective.get("goal") == "maximize")
+    limits = [_Target(str(c["name"]), threshold=float(c["threshold"]), upper=c["op"] == "<=")
+              for c in request.constraints]
+    return goal, limits
+
+
+@dataclass(frozen=True)
+class _Box:
+    """The space's continuous box; log-scale parameters in their logarithm."""
+
+    names: list[str]
+    log_scale: list[bool]
+    bounds: Tensor  # 2 x d
+
+    @property
+    def dim(self) -> int:
+        return len(self.names)
+
+    @classmethod
+    def of(cls, space: Space) -> _Box:
+        if space.compositions or not all(isinstance(p, ContinuousParameter)
+                                         for p in space.parameters):
+            raise ActiveLearningError(
+                "the inverse_design strategy needs a space of continuous parameters only",
+                {"parameters": [type(p).__name__ for p in space.parameters],
+                 "compositions": len(space.compositions)})
+        params = [p for p in space.parameters if isinstance(p, ContinuousParameter)]
+        lo = [math.log(p.lower) if p.log_scale else p.lower for p in params]
+        hi = [math.log(p.upper) if p.log_scale else p.upper for p in params]
+        return cls([p.name for p in params], [p.log_scale for p in params],
+                   torch.tensor([lo, hi], dtype=F64))
+
+    def encode(self, design: Mapping[str, Any]) -> list[float]:
+        return [math.log(float(design[n])) if log else float(design[n])
+                for n, log in zip(self.names, self.log_scale, strict=True)]
+
+    def decode(self, x: Tensor) -> dict[str, float]:
+        values = x.clamp(self.bounds[0], self.bounds[1]).tolist()
+        return {n: (math.exp(v) if log else v)
+                for n, v, log in zip(self.names, values, self.log_scale, strict=True)}
+
+    def trust_bounds(self, centre: Tensor, radius: float) -> Tensor:
+        """The box around ``centre`` of half-side ``radius`` of each range, within the space."""
+        half = radius * (self.bounds[1] - self.bounds[0])
+        lo = torch.maximum(self.bounds[0], centre - half)
+        hi = torch.minimum(self.bounds[1], centre + half)
+        return torch.stack([lo, hi])
+
+
+def _training_data(successes: Sequence[Mapping[str, Any]], box: _Box,
+                   names: list[str]) -> tuple[Tensor, Tensor]:
+    rows, values = [], []
+    for obs in successes:
+        outcomes = obs.get("outcomes") or {}
+        y = [_finite(outcomes.get(n)) for n in names]
+        if any(v is None for v in y):
+            continue
+        rows.append(box.encode(obs["parameters"]))
+        values.append([v for v in y if v is not None])
+    if len(rows) < 2:
+        raise ActiveLearningError(
+            f"fewer than 2 observations report every outcome of {names}",
+            {"outcomes": names, "usable": len(rows)})
+    return torch.tensor(rows, dtype=F64), torch.tensor(values, dtype=F64)
+
+
+def _finite(value: Any) -> float | None:
+    """The value as a finite float, or None (missing, NaN or infinite)."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _feasible(Y: Tensor, names: list[str], limits: Sequence[_Target]) -> Tensor:
+    ok = torch.ones(Y.shape[0], dtype=torch.bool)
+    for c in limits:
+        y = Y[:, names.index(c.name)]
+        ok &= (y <= c.threshold) if c.upper else (y >= c.threshold)
+    return ok
+
+
+def _violation(Y: Tensor, names: list[str], limits: Sequence[_Target]) -> Tensor:
+    total = torch.zeros(Y.shape[0], dtype=F64)
+    for c in limits:
+        y = Y[:, names.index(c.name)]
+        scale = y.std().clamp(min=1e-12) if y.numel() > 1 else torch.ones((), dtype=F64)
+        gap = (y - c.threshold) if c.upper else (c.threshold - y)
+        total = total + gap.clamp(min=0.0) / scale
+    return total
+
+
+def _ranked(Y: Tensor, names: list[str], goal: _Target, limits: Sequence[_Target]) -> Tensor:
+    """Row order, best first: feasible by objective, then the least violating."""
+    sign = -1.0 if goal.maximize else 1.0
+    feasible = _feasible(Y, names, limits)
+    key = torch.where(feasible, sign * Y[:, 0], torch.full_like(Y[:, 0], math.inf))
+    order = torch.argsort(_violation(Y, names, limits), stable=True)
+    return order[torch.argsort(key[order], stable=True)]
+
+
+def _incumbent(X: Tensor, Y: Tensor, names: list[str], goal: _Target,
+               limits: Sequence[_Target]) -> Tensor:
+    return X[_ranked(Y, names, goal, limits)[0]]
+
+
+def _starts(X: Tensor, Y: Tensor, names: list[str], goal: _Target, limits: Sequence[_Target],
+            bounds: Tensor, options: ActiveLearningOptions, seed: int) -> Tensor:
+    """The (up to 4) best observed designs, clamped into the trust box, then Sobol points of
+    the box."""
+    u = SobolEngine(X.shape[1], scramble=True, seed=seed).draw(options.starts, dtype=F64)
+    sobol = bounds[0] + u * (bounds[1] - bounds[0])
+    best = X[_ranked(Y, names, goal, limits)[:4]].clamp(bounds[0], bounds[1])
+    return torch.cat([best, sobol])
+
+
+def _margins(model: DeepEnsemble, names: list[str], factor: float) -> dict[str, float]:
+    """Per outcome, ``factor`` times the ensemble's validation RMSE (training RMSE without a
+    validation split)."""
+    rmse = model.metrics.get("val_rmse") or model.metrics.get("train_rmse") or [0.0] * len(names)
+    return {n: factor * float(r) for n, r in zip(names, rmse, strict=True)}
+
+
+def _trust_radius(state: Mapping[str, Any], options: ActiveLearningOptions,
+                  best: float | None, maximize: bool) -> float:
+    """Double after a round that improved the best feasible observation, halve after one
+    that did not (the first model round uses ``options.trust_radius``)."""
+    if "trust_radius" not in state:
+        return options.trust_radius
+    radius = float(state["trust_radius"])
+    previous = state.get("best_value")
+    improved = best is not None and (previous is None or (
+        best > previous if maximize else best < previous))
+    radius = radius * 2.0 if improved else radius / 2.0
+    return min(1.0, max(options.min_trust_radius, radius))
+
+
+# ---------------------------------------------------------------- the designs
+def _select(request: RoundRequest, box: _Box, result: InverseDesignResult, names: list[str],
+            limits: Sequence[_Target], bounds: Tensor) -> list[ProposedDesign]:
+    taken = set(request.taken) | {design_key(p) for p in request.pending}
+    chosen: list[ProposedDesign] = []
+    for i in range(result.x.shape[0]):
+        if len(chosen) == request.count:
+            break
+        design = box.decode(result.x[i])
+        key = design_key(design)
+        if key in taken:
+            continue
+        taken.add(key)
+        chosen.append(ProposedDesign(design, _predictions(result, i, names, limits)))
+    if len(chosen) < request.count:
+        chosen.extend(_fill(request, box, bounds, taken, request.count - len(chosen)))
+    return chosen
+
+
+def _predictions(result: InverseDesignResult, i: int, names: list[str],
+                 limits: Sequence[_Target]) -> dict[str, Any]:
+    return {
+        "source": "inverse_design",
+        "mean": dict(zip(names, result.mean[i].tolist(), strict=True)),
+        "sd": dict(zip(names, result.sd[i].tolist(), strict=True)),
+        "predicted_feasible": bool(result.feasible[i]),
+        "multipliers": {c.name: float(m) for c, m in zip(limits, result.multipliers[i],
+                                                          strict=True)},
+        "kkt": {"stationarity": float(result.kkt.stationarity[i]),
+                "primal": float(result.kkt.primal[i]),
+                "complementarity": float(result.kkt.complementarity[i])},
+        "converged": bool(result.converged[i]),
+        "cluster_size": int(result.cluster_size[i]),
+    }
+
+
+def _fill(request: RoundRequest, box: _Box, bounds: Tensor, taken: set[str],
+          count: int) -> list[ProposedDesign]:
+    """Sobol points of the trust box, when the optima are fewer than asked."""
+    engine = SobolEngine(box.dim, scramble=True, seed=request.seed + 1)
+    out: list[ProposedDesign] = []
+    for _ in range(64):
+        u = engine.draw(max(2 * count, 8), dtype=F64)
+        for x in bounds[0] + u * (bounds[1] - bounds[0]):
+            design = box.decode(x)
+            key = design_key(design)
+            if key not in taken:
+                taken.add(key)
+                out.append(ProposedDesign(design, {"source": "trust_region_fill"}))
+                if len(out) == count:
+                    return out
+    return out
+
+
+def _model_metrics(model: DeepEnsemble, names: list[str], result: InverseDesignResult,
+                   radius: float, margins: dict[str, float]) -> dict[str, Any]:
+    m = model.metrics
+    val = m.get("val_rmse")
+    return {
+        "learning_rate": m.get("learning_rate"),
+        "lambda_max": m.get("lambda_max"),
+        "stability_bound": m.get("stability_bound"),
+        "bound_respected": m.get("bound_respected"),
+        "retries": m.get("retries"),
+        "steps": m.get("steps"),
+        "n_train": m.get("n_train"),
+        "n_val": m.get("n_val"),
+        "train_rmse": dict(zip(names, m.get("train_rmse") or [], strict=False)),
+        "val_rmse": dict(zip(names, val, strict=False)) if val else None,
+        "trust_radius": radius,
+        "constraint_margins": margins,
+        "inverse_design": {k: result.metrics.get(k) for k in
+                           ("predict_calls", "spg_iterations", "starts", "distinct")},
+    }
+
+
+# ---------------------------------------------------------------- convergence
+def best_feasible(observations: Sequence[Mapping[str, Any]],
+                  objectives: Sequence[Mapping[str, Any]],
+                  constraints: Sequence[Mapping[str, Any]] = ()) -> float | None:
+    """The best objective value among the successful observations that meet every outcome
+    constraint (API JSON shapes), or None when none does.
+
+    Example:
+        >>> obs = [{"outcomes": {"f": 2.0, "w": 0.1}}, {"outcomes": {"f": 1.0, "w": 0.01}}]
+        >>> best_feasible(obs, [{"name": "f", "goal": "minimize"}],
+        ...               [{"name": "w", "op": ">=", "threshold": 0.05}])
+        2.0
+    """
+    name = str(objectives[0]["name"])
+    maximize = objectives[0].get("goal") == "maximize"
+    values = []
+    for obs in observations:
+        out = obs.get("outcomes") or {}
+        if obs.get("failed") or out.get(name) is None:
+            continue
+        if all(_meets(out.get(c["name"]), c) for c in constraints):
+            values.append(float(out[name]))
+    if not values:
+        return None
+    return max(values) if maximize else min(values)
+
+
+def _meets(value: Any, constraint: Mapping[str, Any]) -> bool:
+    if value is None:
+        return False
+    t = float(constraint["threshold"])
+    return float(value) <= t if constraint["op"] == "<=" else float(value) >= t
+
+
+def converged(history: Sequence[float | None], *, patience: int = 3, rtol: float = 1e-3,
+              maximize: bool = False) -> bool:
+    r"""Whether an auto-looping simulator campaign should stop: the simulated objective stopped
+    improving.
+
+    ``history[k]`` is the best *simulated* feasible objective value after round ``k`` (use
+    :func:`best_feasible` on the observations up to that round; None while nothing is
+    feasible). The campaign has converged when the last ``patience`` rounds improved that best
+    by less than ``rtol`` relative to its magnitude (at least 1e-12 absolute):
+
+    .. math:: |b_{K} - b_{K - p}| \le \mathrm{rtol}\,\max(|b_{K-p}|, 10^{-12})
+
+    in the improving direction. Fewer than ``patience + 1`` rounds, or no feasible value
+    ``patience`` rounds ago, is never converged.
+
+    Example:
+        >>> converged([1.0, 0.8, 0.7999, 0.7999, 0.7999])
+        True
+        >>> converged([1.0, 0.8, 0.75, 0.7])
+        False
+    """
+    if patience < 1 or rtol < 0:
+        raise ValueError("patience must be >= 1 and rtol >= 0")
+    if len(history) < patience + 1:
+        return False
+    before, now = history[-patience - 1], history[-1]
+    if before is None or now is None:
+        return False
+    gain = (now - before) if maximize else (before - now)
+    return gain <= rtol * max(abs(before), 1e-12)

@@ -1,0 +1,191 @@
+"""The suggest job with model-based strategies, client ids, stale suggestions and the
+self-driving simulator loop, run through the runner on a real database (no broker)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from models.problems.branin.problem import BraninProblem
+from service.db.base import utcnow
+from service.db.engine import session_scope
+from service.db.tables import Job, ModelVersion, Suggestion
+from service.enums import JobKind, JobStatus, SuggestionStatus
+from service.errors import InvalidInput
+from service.repositories.campaigns import get_campaign, summarize
+from service.repositories.observations import add_observations
+from service.schemas.observation import ObservationBatch
+from tests.unit.workers.factories import job_row, make_campaign, make_job
+from workers.handlers import evaluate, suggest
+from workers.runtime import Outcome, run_job
+
+pytestmark = pytest.mark.timeout(120)
+
+#: Small optimiser effort: the test is about the wiring, not the optimum.
+FAST_BO: dict[str, Any] = {"initial_points": 4, "config": {
+    "optimizer": {"num_restarts": 2, "raw_samples": 32, "max_iterations": 20}}}
+
+
+def suggest_now(project_id: uuid.UUID, campaign_id: uuid.UUID, count: int,
+                **params: Any) -> dict[str, Any]:
+    job_id = make_job(project_id, campaign_id, params={"count": count, **params})
+    assert run_job(job_id, suggest.handle) is Outcome.succeeded, job_row(job_id).error
+    result = job_row(job_id).result
+    assert result is not None
+    return result
+
+
+def rows(ids: list[str]) -> list[Suggestion]:
+    with session_scope() as session:
+        found = {str(r.id): r for r in session.scalars(
+            select(Suggestion).where(Suggestion.id.in_([uuid.UUID(i) for i in ids])))}
+        for row in found.values():
+            session.expunge(row)
+    return [found[i] for i in ids]
+
+
+def observe_with_branin(project_id: uuid.UUID, campaign_id: uuid.UUID,
+                        suggestions: list[Suggestion]) -> None:
+    """The lab's part: measure each suggested design on the true function, post the results."""
+    values = BraninProblem().evaluate([s.parameters for s in suggestions])
+    batch = ObservationBatch.model_validate({"observations": [
+        {"parameters": s.parameters, "outcomes": v, "suggestion_id": str(s.id)}
+        for s, v in zip(suggestions, values, strict=True)]})
+    with session_scope() as session:
+        add_observations(session, get_campaign(session, project_id, campaign_id), batch,
+                         posted_by="test")
+
+
+def model_versions(campaign_id: uuid.UUID) -> list[ModelVersion]:
+    with session_scope() as session:
+        found = list(session.scalars(select(ModelVersion).where(
+            ModelVersion.campaign_id == campaign_id).order_by(ModelVersion.number)))
+        for row in found:
+            session.expunge(row)
+        return found
+
+
+def test_bayesian_space_fills_first_then_stores_a_model_and_its_predictions(
+        project_key: tuple[uuid.UUID, str]) -> None:
+    project_id, _ = project_key
+    campaign_id = make_campaign(project_id, problem="branin",
+                                strategy={"kind": "bayesian", "options": FAST_BO})
+    start = suggest_now(project_id, campaign_id, 4)
+    assert start["phase"] == "space_filling" and "model_version_id" not in start
+    observe_with_branin(project_id, campaign_id, rows(start["suggestion_ids"]))
+
+    first = suggest_now(project_id, campaign_id, 2)
+    assert first["phase"] == "bayesian" and first["acquisition"] == "qLogNEI"
+    (version,) = model_versions(campaign_id)
+    assert (version.number, version.kind, version.config["strategy"]) == (1, "gp", "bayesian")
+    assert str(version.id) == first["model_version_id"]
+    assert version.metrics["observations"] == 4 and "quality" in version.metrics
+    for row in rows(first["suggestion_ids"]):
+        assert row.model_version_id == version.id and row.strategy == "bayesian"
+        assert set(row.predictions["mean"]) == {"value", "constraint"}
+        assert 0.0 <= row.predictions["probability_feasible"] <= 1.0
+        assert row.predictions["replay"]["data_hash"] == version.config["data_hash"]
+
+    observe_with_branin(project_id, campaign_id, rows(first["suggestion_ids"]))
+    suggest_now(project_id, campaign_id, 2)
+    second = model_versions(campaign_id)[-1]
+    assert second.number == 2 and any(second.metrics["warm_started"].values())
+
+
+def test_bad_strategy_config_fails_the_job_with_the_option_named(
+        project_key: tuple[uuid.UUID, str]) -> None:
+    project_id, _ = project_key
+    options = {"initial_points": 1, "config": {"optimiser": {}}}
+    campaign_id = make_campaign(project_id, problem="branin",
+                                strategy={"kind": "bayesian", "options": options})
+    start = suggest_now(project_id, campaign_id, 1)
+    observe_with_branin(project_id, campaign_id, rows(start["suggestion_ids"]))
+    job_id = make_job(project_id, campaign_id, params={"count": 1})
+    assert run_job(job_id, suggest.handle) is Outcome.failed
+    error = job_row(job_id).error
+    assert error is not None and error["type"] == "InvalidOptionsError"
+    assert "optimiser" in error["message"] and error["details"] == {"option": "config"}
+
+
+def test_a_client_gets_its_pending_suggestions_back_before_new_ones(
+        project_key: tuple[uuid.UUID, str]) -> None:
+    project_id, _ = project_key
+    campaign_id = make_campaign(project_id)
+    first = suggest_now(project_id, campaign_id, 3, client_id="robot-1")
+    again = suggest_now(project_id, campaign_id, 3, client_id="robot-1")
+    assert again["suggestion_ids"] == first["suggestion_ids"] and again["reused"] == \
+        first["suggestion_ids"]
+    more = suggest_now(project_id, campaign_id, 5, client_id="robot-1")
+    assert more["suggestion_ids"][:3] == first["suggestion_ids"] and len(more["reused"]) == 3
+    other = suggest_now(project_id, campaign_id, 2, client_id="robot-2")
+    assert other["reused"] == [] and not set(other["suggestion_ids"]) & \
+        set(more["suggestion_ids"])
+    assert {r.client_id for r in rows(more["suggestion_ids"])} == {"robot-1"}
+
+
+def test_pending_suggestions_past_the_ttl_go_stale_and_free_their_designs(
+        project_key: tuple[uuid.UUID, str]) -> None:
+    project_id, _ = project_key
+    campaign_id = make_campaign(project_id, pending_ttl_s=60)
+    old = suggest_now(project_id, campaign_id, 2)["suggestion_ids"]
+    with session_scope() as session:
+        session.execute(update(Suggestion).where(Suggestion.id.in_(
+            [uuid.UUID(i) for i in old])).values(created_at=utcnow() - dt.timedelta(seconds=120)))
+    fresh = suggest_now(project_id, campaign_id, 2)["suggestion_ids"]
+    assert [r.status for r in rows(old)] == [SuggestionStatus.stale] * 2
+    assert [r.status for r in rows(fresh)] == [SuggestionStatus.pending] * 2
+    # A late result for a stale suggestion is still data.
+    late = rows(old)[0]
+    batch = ObservationBatch.model_validate({"observations": [
+        {"parameters": late.parameters, "outcomes": {"y": 1.0}, "suggestion_id": str(late.id)}]})
+    with session_scope() as session:
+        add_observations(session, get_campaign(session, project_id, campaign_id), batch,
+                         posted_by="test")
+    assert rows([str(late.id)])[0].status == SuggestionStatus.observed
+
+
+def test_a_self_driving_simulator_campaign_runs_its_rounds_then_stops(
+        project_key: tuple[uuid.UUID, str], published: list[tuple[uuid.UUID, JobKind, str]]
+) -> None:
+    """``evaluator.rounds``: each evaluate job asks for the next round until the budget."""
+    project_id, _ = project_key
+    campaign_id = make_campaign(project_id, problem="branin", evaluator="simulator")
+    with session_scope() as session:  # the evaluator's loop settings
+        campaign = get_campaign(session, project_id, campaign_id)
+        campaign.spec = {**campaign.spec, "evaluator": {
+            **campaign.spec["evaluator"], "rounds": 3, "batch_size": 2}}
+    first = make_job(project_id, campaign_id, params={"count": 2})
+    handlers = {JobKind.suggest: suggest.handle, JobKind.evaluate: evaluate.handle}
+    assert run_job(first, suggest.handle) is Outcome.succeeded
+    ran = [JobKind.suggest]
+    while published:
+        job_id, kind, _queue = published.pop(0)
+        assert run_job(job_id, handlers[kind]) is Outcome.succeeded, job_row(job_id).error
+        ran.append(kind)
+    assert ran == [JobKind.suggest, JobKind.evaluate] * 3
+    with session_scope() as session:
+        jobs = list(session.scalars(select(Job).where(Job.campaign_id == campaign_id,
+                                                      Job.kind == JobKind.evaluate)
+                                    .order_by(Job.created_at)))
+        last = jobs[-1].result
+        assert all(j.status == JobStatus.succeeded for j in jobs)
+        summary = summarize(session, get_campaign(session, project_id, campaign_id))
+    assert last is not None and last["loop"] == "round budget spent" and last["round"] == 3
+    assert len(last["best_history"]) == 3
+    assert summary.observations == 6 and summary.observed_suggestions == 6
+    assert summary.infeasible_share == summary.infeasible_suggestions / 6
+
+
+def test_a_strategy_the_problem_does_not_offer_is_refused_at_creation(
+        project_key: tuple[uuid.UUID, str]) -> None:
+    project_id, _ = project_key
+    with pytest.raises(InvalidInput) as info:
+        make_campaign(project_id, problem="branin", strategy={"kind": "sequence_design"})
+    assert info.value.field == ["strategy", "kind"]
+    with pytest.raises(InvalidInput) as info:
+        make_campaign(project_id, problem="branin", problem_options={"grid": 5})
+    assert info.value.field == "problem_options"
