@@ -21,27 +21,28 @@ from sqlalchemy import func, select
 
 from service.config import Settings, get_settings, override_settings
 from service.db.engine import session_scope
-from service.db.tables import Campaign, Job
+from service.db.tables import Campaign, Job, ModelVersion
 from service.enums import JobKind, JobStatus
 from service.jobs import publish_jobs, submit
 from service.migrate import upgrade
 from service.repositories import campaigns as campaign_rows
 from service.repositories import projects as project_rows
-from service.schemas.campaign import CampaignCreate, Evaluator
+from service.schemas.campaign import CampaignCreate, Evaluator, Strategy
 
 DEMO_PROJECT = "demo"
 JOB_TIMEOUT_S = 300.0
 
 
 def run_demo(*, rounds: int, batch: int, problem: str, home: Path | None,
-             console: Console) -> None:
+             console: Console, strategy: str = "bayesian") -> None:
     if home is not None:
         override_settings(Settings(home=home))
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     upgrade()
-    project_id, campaign_id, resumed = _project_and_campaign(problem)
-    console.print(f"[bold]designloop demo[/bold]: problem [cyan]{problem}[/cyan], database "
+    project_id, campaign_id, resumed = _project_and_campaign(problem, strategy)
+    console.print(f"[bold]designloop demo[/bold]: problem [cyan]{problem}[/cyan], strategy "
+                  f"[cyan]{strategy}[/cyan], database "
                   f"{settings.resolved_database_url}, broker {settings.resolved_broker_url}")
     console.print(("resuming" if resumed else "created") + f" campaign {campaign_id}")
     worker = _start_worker(settings)
@@ -65,8 +66,8 @@ def run_demo(*, rounds: int, batch: int, problem: str, home: Path | None,
         _stop_worker(worker)
 
 
-def _project_and_campaign(problem: str) -> tuple[uuid.UUID, uuid.UUID, bool]:
-    name = f"demo-{problem}"
+def _project_and_campaign(problem: str, strategy: str) -> tuple[uuid.UUID, uuid.UUID, bool]:
+    name = f"demo-{problem}-{strategy}"
     with session_scope() as session:
         project = project_rows.get_project_by_name(session, DEMO_PROJECT)
         if project is None:
@@ -76,6 +77,7 @@ def _project_and_campaign(problem: str) -> tuple[uuid.UUID, uuid.UUID, bool]:
         if campaign is not None:
             return project.id, campaign.id, True
         request = CampaignCreate(name=name, problem=problem, seed=0,
+                                 strategy=Strategy(kind=strategy),  # type: ignore[arg-type]
                                  evaluator=Evaluator(kind="simulator"))
         campaign = campaign_rows.create_campaign(session, project.id, request)
         return project.id, campaign.id, False
@@ -146,7 +148,8 @@ def _failed_jobs(campaign_id: uuid.UUID, since_job: uuid.UUID) -> list[str]:
 
 def _rounds_table() -> Table:
     table = Table(title="designloop demo: suggest -> simulate -> observe")
-    for column in ("round", "observations", "failed", "pending", "best feasible", "at", "s"):
+    for column in ("round", "observations", "failed", "pending", "model", "best feasible", "at",
+                   "s"):
         table.add_column(column, justify="right" if column != "at" else "left")
     return table
 
@@ -156,9 +159,11 @@ def _add_row(table: Table, round_index: int, project_id: uuid.UUID, campaign_id:
     with session_scope() as session:
         campaign = campaign_rows.get_campaign(session, project_id, campaign_id)
         summary = campaign_rows.summarize(session, campaign)
+        model = session.scalar(select(func.max(ModelVersion.number)).where(
+            ModelVersion.campaign_id == campaign_id))
     best = summary.best
     at = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
                    for k, v in (best or {}).get("parameters", {}).items())
     table.add_row(str(round_index), str(summary.observations), str(summary.failed_observations),
-                  str(summary.pending_suggestions),
+                  str(summary.pending_suggestions), f"v{model}" if model else "-",
                   f"{best['value']:.4g}" if best else "-", at or "-", f"{seconds:.1f}")

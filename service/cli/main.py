@@ -214,6 +214,9 @@ def wait_for_job(project_id: uuid.UUID, job_id: uuid.UUID, timeout_s: float = 60
 
 @app.command()
 def demo(rounds: int = 5, batch: int = 4, problem: str = "branin",
+         strategy: Annotated[str, typer.Option(
+             help="space_filling, bayesian, inverse_design, sequence_design (as the problem "
+                  "offers).")] = "bayesian",
          home: Annotated[Path | None, typer.Option(help="Embedded state directory.")] = None
          ) -> None:
     """Run a whole campaign on the embedded default: suggest -> simulate -> observe, per round.
@@ -223,7 +226,8 @@ def demo(rounds: int = 5, batch: int = 4, problem: str = "branin",
     """
     from service.cli.demo import run_demo
 
-    run_demo(rounds=rounds, batch=batch, problem=problem, home=home, console=console)
+    run_demo(rounds=rounds, batch=batch, problem=problem, home=home, console=console,
+             strategy=strategy)
 
 
 def main() -> None:

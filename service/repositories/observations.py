@@ -7,6 +7,7 @@ added, so a bad row stores nothing.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -87,3 +88,12 @@ def list_observations(session: Session, campaign_id: uuid.UUID, *, limit: int,
 def all_observations(session: Session, campaign_id: uuid.UUID) -> list[Observation]:
     return list(session.scalars(select(Observation).where(Observation.campaign_id == campaign_id)
                                 .order_by(Observation.created_at, Observation.id)))
+
+
+def observation_payloads(session: Session, campaign_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Every observation of the campaign in the API's JSON shape, oldest first: what the
+    science (``models``) reads."""
+    return [{"parameters": dict(row.parameters), "outcomes": dict(row.outcomes),
+             "noise_sd": dict(row.noise_sd or {}), "failed": bool(row.failed),
+             "failure_reason": row.failure_reason}
+            for row in all_observations(session, campaign_id)]

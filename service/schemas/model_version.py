@@ -4,9 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, Literal, get_args
 
-from service.schemas.base import ReadModel
+from pydantic import Field
+
+from service.schemas.base import ReadModel, StrictModel
+
+#: Model kinds a campaign can train on demand (``models.training.TRAINERS``, kept equal by a
+#: test).
+ModelKind = Literal["gp", "deep_ensemble"]
+MODEL_KINDS: tuple[str, ...] = get_args(ModelKind)
+
+
+class TrainModelRequest(StrictModel):
+    """Train a model version of the campaign now (a job): ``gp`` (one GP per outcome, with
+    leave-one-out quality) or ``deep_ensemble`` (options: the ensemble's settings, e.g.
+    ``members``, ``epochs``)."""
+
+    kind: ModelKind
+    options: dict[str, Any] = Field(default_factory=dict)
 
 
 class ModelVersionRead(ReadModel):

@@ -41,7 +41,7 @@ from service.enums import JobKind
 from service.errors import Conflict, InvalidInput
 from service.repositories.campaigns import campaign_spec, get_campaign
 from service.repositories.model_versions import create_model_version, latest_weights
-from service.repositories.observations import all_observations
+from service.repositories.observations import observation_payloads
 from service.repositories.suggestions import (
     SuggestionRace,
     mark_stale,
@@ -123,7 +123,7 @@ def read_state(project_id: uuid.UUID, campaign_id: uuid.UUID,
             spec=spec, seed=campaign.seed, strategy_kind=kind, strategy_options=options,
             strategy_state=dict(campaign.strategy_state or {}),
             version=campaign.suggestions_version,
-            observations=[_observation_json(o) for o in all_observations(session, campaign.id)],
+            observations=observation_payloads(session, campaign.id),
             pending=pending_designs(session, campaign.id),
             taken=frozenset(taken_design_keys(session, campaign.id)), reused=reused,
             previous_model=previous[1] if previous else None)
@@ -202,12 +202,6 @@ def _problem(state: CampaignState) -> Any:
     if get_spec(state.problem).implementation is None:
         return None
     return load_problem(state.problem, state.spec.problem_options)
-
-
-def _observation_json(row: Any) -> dict[str, Any]:
-    return {"parameters": dict(row.parameters), "outcomes": dict(row.outcomes),
-            "noise_sd": dict(row.noise_sd or {}), "failed": bool(row.failed),
-            "failure_reason": row.failure_reason}
 
 
 def _loop_params(params: dict[str, Any]) -> dict[str, Any]:

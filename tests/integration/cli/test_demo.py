@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from service.config import Settings
 from service.db.engine import session_scope
-from service.db.tables import Campaign, Job, Observation
+from service.db.tables import Campaign, Job, ModelVersion, Observation
 from service.enums import JobStatus
 from tests.conftest import settings_env
 
@@ -44,4 +44,6 @@ def test_demo_runs_rounds_and_resumes(db: str, settings: Settings) -> None:
         assert s.scalar(select(func.count()).select_from(Campaign)) == 1
         assert s.scalar(select(func.count()).select_from(Observation)) == 9
         keys = list(s.scalars(select(Observation.parameters)))
+        # Six space-filling designs met the BO start (4); the third round fitted a model.
+        assert s.scalar(select(func.count()).select_from(ModelVersion)) == 1
     assert len({tuple(sorted(k.items())) for k in keys}) == 9  # no design simulated twice

@@ -1,0 +1,96 @@
+"""The ``train`` job: a model version trained on demand, with its metrics, warm-started from
+the previous version of its kind; a bad request fails the job with a readable error."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from models.training import TRAINERS, load_trainer
+from service.db.engine import session_scope
+from service.db.tables import ModelVersion
+from service.enums import JobKind
+from service.schemas.model_version import MODEL_KINDS
+from tests.unit.workers.factories import job_row, make_campaign, make_job
+from tests.unit.workers.test_strategies import observe_with_branin, rows, suggest_now
+from workers.handlers import train
+from workers.runtime import Outcome, run_job
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_the_api_offers_exactly_the_registered_trainers() -> None:
+    assert sorted(MODEL_KINDS) == sorted(TRAINERS)
+    for kind in TRAINERS:
+        assert callable(load_trainer(kind))
+
+
+def branin_campaign(project_id: uuid.UUID, observations: int) -> uuid.UUID:
+    campaign_id = make_campaign(project_id, problem="branin")
+    ids = suggest_now(project_id, campaign_id, observations)["suggestion_ids"]
+    observe_with_branin(project_id, campaign_id, rows(ids))
+    return campaign_id
+
+
+def train_now(project_id: uuid.UUID, campaign_id: uuid.UUID, kind: str,
+              options: dict[str, Any] | None = None) -> Outcome:
+    job_id = make_job(project_id, campaign_id, kind=JobKind.train,
+                      params={"kind": kind, "options": options or {}})
+    return run_job(job_id, train.handle)
+
+
+def versions(campaign_id: uuid.UUID) -> list[ModelVersion]:
+    with session_scope() as session:
+        found = list(session.scalars(select(ModelVersion).where(
+            ModelVersion.campaign_id == campaign_id).order_by(ModelVersion.number)))
+        for row in found:
+            session.expunge(row)
+        return found
+
+
+def test_gp_versions_carry_quality_and_warm_start(project_key: tuple[uuid.UUID, str]) -> None:
+    project_id, _ = project_key
+    campaign_id = branin_campaign(project_id, 8)
+    assert train_now(project_id, campaign_id, "gp") is Outcome.succeeded
+    assert train_now(project_id, campaign_id, "gp") is Outcome.succeeded
+    first, second = versions(campaign_id)
+    assert (first.number, second.number, first.kind) == (1, 2, "gp")
+    quality = first.metrics["quality"]
+    assert set(quality) == {"value", "constraint"}
+    assert all(q["rmse"] >= 0 for q in quality.values())
+    assert not any(first.metrics["warm_started"].values())
+    assert all(second.metrics["warm_started"].values())
+
+
+def test_a_deep_ensemble_version_reports_its_stable_step(
+        project_key: tuple[uuid.UUID, str]) -> None:
+    project_id, _ = project_key
+    campaign_id = branin_campaign(project_id, 10)
+    options = {"members": 2, "width": 8, "epochs": 60, "curvature_every": 20}
+    assert train_now(project_id, campaign_id, "deep_ensemble", options) is Outcome.succeeded
+    (version,) = versions(campaign_id)
+    assert version.kind == "deep_ensemble" and version.config["outputs"] == ["value",
+                                                                             "constraint"]
+    assert version.metrics["n_train"] + version.metrics["n_val"] == 10
+    assert version.metrics["curvature"], "the step-size rule must be reported"
+
+
+@pytest.mark.parametrize(("kind", "options", "error_type", "needle"), [
+    ("deep_ensemble", {"layers": 3}, "InvalidOptionsError", "layers"),
+    ("gp", {"config": {"gp": {"iterations": 5}}}, "InvalidOptionsError", "iterations"),
+    ("forest", {}, "UnknownModelKindError", "forest"),
+])
+def test_a_bad_train_request_fails_the_job_readably(
+        project_key: tuple[uuid.UUID, str], kind: str, options: dict[str, Any],
+        error_type: str, needle: str) -> None:
+    project_id, _ = project_key
+    campaign_id = branin_campaign(project_id, 4)
+    job_id = make_job(project_id, campaign_id, kind=JobKind.train,
+                      params={"kind": kind, "options": options})
+    assert run_job(job_id, train.handle) is Outcome.failed
+    error = job_row(job_id).error
+    assert error is not None and error["type"] == error_type and needle in error["message"]
+    assert versions(campaign_id) == []
