@@ -45,6 +45,9 @@ class ProblemSpec:
     #: problems whose space depends on their options (e.g. a sequence's length is the target's);
     #: it takes precedence over ``default_space``.
     default_space_factory: str | None = None
+    #: Likewise ``default_constraints(options: dict) -> list[dict]`` (e.g. a load floor that is
+    #: itself an option); it takes precedence over ``default_constraints``.
+    default_constraints_factory: str | None = None
     #: ``"module:function"`` of ``design_plot(problem: Problem, parameters: dict) -> bytes``
     #: (a PNG of the problem's own picture of one design: a profile, a folded chain); imported
     #: only in a worker. ``None``: the problem has no picture of its own.

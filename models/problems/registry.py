@@ -80,6 +80,16 @@ def default_space(key: str, options: Mapping[str, Any]) -> dict[str, Any] | None
     return dict(spec.default_space) if spec.default_space is not None else None
 
 
+def default_constraints(key: str, options: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The problem's default outcome constraints for these (validated) options."""
+    spec = get_spec(key)
+    if spec.default_constraints_factory is not None:
+        factory: Callable[[dict[str, Any]], list[dict[str, Any]]] = _import(
+            spec.default_constraints_factory, key)
+        return [dict(c) for c in factory(dict(options))]
+    return [dict(c) for c in spec.default_constraints]
+
+
 def load_problem(key: str, options: Mapping[str, Any] | None = None) -> Problem:
     """Instantiate the problem's implementation (imports its science code, e.g. torch),
     configured by the campaign's ``problem_options``."""

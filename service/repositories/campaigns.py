@@ -15,7 +15,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.problems.base import ProblemError
-from models.problems.registry import default_space, get_spec, validate_options
+from models.problems.registry import (
+    default_constraints,
+    default_space,
+    get_spec,
+    validate_options,
+)
 from service.db.tables import Campaign, Observation, Suggestion
 from service.enums import SuggestionStatus
 from service.errors import InvalidInput, NotFound
@@ -33,6 +38,9 @@ def resolve_spec(request: CampaignCreate) -> CampaignSpec:
         options = validate_options(problem.key, request.problem_options)
         space = request.space.model_dump() if request.space else default_space(problem.key,
                                                                                 options)
+        constraints = ([c.model_dump() for c in request.constraints]
+                       if request.constraints is not None
+                       else default_constraints(problem.key, options))
     except ProblemError as exc:
         raise InvalidInput(str(exc), field="problem_options") from exc
     if problem.strategies is not None and request.strategy.kind not in problem.strategies:
@@ -43,8 +51,7 @@ def resolve_spec(request: CampaignCreate) -> CampaignSpec:
         "space": space,
         "objectives": ([o.model_dump() for o in request.objectives]
                        if request.objectives is not None else problem.default_objectives),
-        "constraints": ([c.model_dump() for c in request.constraints]
-                        if request.constraints is not None else list(problem.default_constraints)),
+        "constraints": constraints,
         "strategy": request.strategy.model_dump(),
         "evaluator": request.evaluator.model_dump(),
         "problem_options": options,

@@ -215,5 +215,8 @@ SPEC = ProblemSpec(
     has_simulator=True,
     implementation="models.problems.texture.problem:TextureProblem",
     options_validator="models.problems.texture:validate_options",
+    default_space_factory="models.problems.texture:default_space",
+    default_constraints_factory="models.problems.texture:default_constraints",
+    design_plot="models.problems.texture.plot:design_plot",
     strategies=("space_filling", "bayesian", "inverse_design"),
 )

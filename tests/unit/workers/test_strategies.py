@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from models.problems.branin.problem import BraninProblem
+from service.config import Settings
 from service.db.base import utcnow
 from service.db.engine import session_scope
 from service.db.tables import Job, ModelVersion, Suggestion
@@ -70,7 +71,7 @@ def model_versions(campaign_id: uuid.UUID) -> list[ModelVersion]:
 
 
 def test_bayesian_space_fills_first_then_stores_a_model_and_its_predictions(
-        project_key: tuple[uuid.UUID, str]) -> None:
+        project_key: tuple[uuid.UUID, str], science_timings: Settings) -> None:
     project_id, _ = project_key
     campaign_id = make_campaign(project_id, problem="branin",
                                 strategy={"kind": "bayesian", "options": FAST_BO})
@@ -164,7 +165,7 @@ def test_a_self_driving_simulator_campaign_runs_its_rounds_then_stops(
     ran = [JobKind.suggest]
     while published:
         job_id, kind, _queue = published.pop(0)
-        assert run_job(job_id, handlers[kind]) is Outcome.succeeded, job_row(job_id).error
+        assert run_job(job_id, handlers[kind]) is Outcome.succeeded, (kind, job_row(job_id).error)
         ran.append(kind)
     assert ran == [JobKind.suggest, JobKind.evaluate] * 3
     with session_scope() as session:
@@ -189,3 +190,37 @@ def test_a_strategy_the_problem_does_not_offer_is_refused_at_creation(
     with pytest.raises(InvalidInput) as info:
         make_campaign(project_id, problem="branin", problem_options={"grid": 5})
     assert info.value.field == "problem_options"
+
+
+def test_a_texture_campaign_closes_the_digital_twin_loop_by_itself(
+        project_key: tuple[uuid.UUID, str], published: list[tuple[uuid.UUID, JobKind, str]],
+        science_timings: Settings) -> None:
+    """Simulate a Sobol start, train the ensemble, design through it, simulate the designs:
+    each round stores the ensemble as a model version and its designs as suggestions."""
+    project_id, _ = project_key
+    options = {"initial_points": 6, "members": 2, "width": 16, "epochs": 100, "starts": 8,
+               "inner_iterations": 20, "outer_iterations": 2}
+    campaign_id = make_campaign(
+        project_id, problem="texture", evaluator="simulator",
+        strategy={"kind": "inverse_design", "options": options},
+        problem_options={"grid": {"nx": 21, "nz": 11}})
+    with session_scope() as session:
+        campaign = get_campaign(session, project_id, campaign_id)
+        campaign.spec = {**campaign.spec, "evaluator": {
+            **campaign.spec["evaluator"], "rounds": 3, "batch_size": 3}}
+    handlers = {JobKind.suggest: suggest.handle, JobKind.evaluate: evaluate.handle}
+    assert run_job(make_job(project_id, campaign_id, params={"count": 6}),
+                   suggest.handle) is Outcome.succeeded
+    while published:
+        job_id, kind, _queue = published.pop(0)
+        assert run_job(job_id, handlers[kind]) is Outcome.succeeded, (kind, job_row(job_id).error)
+    versions = model_versions(campaign_id)
+    assert [v.kind for v in versions] == ["deep_ensemble", "deep_ensemble"]
+    assert all(v.metrics["bound_respected"] for v in versions)
+    with session_scope() as session:
+        designed = list(session.scalars(select(Suggestion).where(
+            Suggestion.campaign_id == campaign_id, Suggestion.model_version_id.is_not(None))))
+        summary = summarize(session, get_campaign(session, project_id, campaign_id))
+        assert designed and all(s.status == SuggestionStatus.observed for s in designed)
+        assert all("mean" in s.predictions for s in designed)
+    assert summary.observations == 12 and summary.failed_observations == 0

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from models.training import TRAINERS, load_trainer
+from service.config import Settings
 from service.db.engine import session_scope
 from service.db.tables import ModelVersion
 from service.enums import JobKind
@@ -51,7 +52,8 @@ def versions(campaign_id: uuid.UUID) -> list[ModelVersion]:
         return found
 
 
-def test_gp_versions_carry_quality_and_warm_start(project_key: tuple[uuid.UUID, str]) -> None:
+def test_gp_versions_carry_quality_and_warm_start(project_key: tuple[uuid.UUID, str],
+                                                  science_timings: Settings) -> None:
     project_id, _ = project_key
     campaign_id = branin_campaign(project_id, 8)
     assert train_now(project_id, campaign_id, "gp") is Outcome.succeeded
@@ -66,7 +68,7 @@ def test_gp_versions_carry_quality_and_warm_start(project_key: tuple[uuid.UUID, 
 
 
 def test_a_deep_ensemble_version_reports_its_stable_step(
-        project_key: tuple[uuid.UUID, str]) -> None:
+        project_key: tuple[uuid.UUID, str], science_timings: Settings) -> None:
     project_id, _ = project_key
     campaign_id = branin_campaign(project_id, 10)
     options = {"members": 2, "width": 8, "epochs": 60, "curvature_every": 20}
