@@ -44,6 +44,8 @@ class Settings(BaseSettings):
         default=300.0, description="An in-flight idempotency claim older than this is abandoned."
     )
     max_suggestion_count: int = 1000
+    # Campaigns of one reprocessing run processed at once (the rest wait their turn).
+    reprocess_max_in_flight: int = Field(default=4, ge=1, le=64)
 
     # Job timing contract: hard limit < visibility timeout < reaper threshold (checked below).
     job_soft_time_limit_s: float = 540.0

@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 # A job published this many times without any worker claiming it fails for good.
 MAX_PUBLISHES = 20
 
-# Which queue each kind of work goes to: model fitting and design on GPU workers.
-HEAVY_KINDS = {JobKind.train, JobKind.reprocess}
+# Which queue each kind of work goes to: model fitting and design on GPU workers (a reprocess
+# parent only schedules its children: light work).
+HEAVY_KINDS = {JobKind.train}
 
 
 def queue_for(kind: JobKind, strategy_kind: str | None = None) -> str:

@@ -15,8 +15,8 @@ from celery import Task
 from service.config import get_settings
 from service.enums import JobKind
 from workers.app import app
-from workers.handlers import evaluate, suggest
-from workers.runtime import Handler, RetryableError, run_job
+from workers.handlers import evaluate, plot, reprocess, suggest, train
+from workers.runtime import Handler, Outcome, RetryableError, run_job
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +48,36 @@ def _run(task: Task, job_id: str, handler: Handler, kind: JobKind) -> str:
 
 @app.task(name="designloop.suggest", bind=True, acks_late=True)
 def suggest_task(self: Task, job_id: str) -> str:
-    """Propose new designs for a campaign (:mod:`workers.handlers.suggest`)."""
-    return _run(self, job_id, suggest.handle, JobKind.suggest)
+    """Propose new designs for a campaign (:mod:`workers.handlers.suggest`).
+
+    A suggest job that is a child of a reprocessing run wakes the run's parked parent when it
+    ends, so the next campaign starts (:func:`workers.handlers.reprocess.wake_parent`).
+    """
+    outcome = _run(self, job_id, suggest.handle, JobKind.suggest)
+    if outcome in (Outcome.succeeded.value, Outcome.failed.value):
+        reprocess.wake_parent(job_id)
+    return outcome
 
 
 @app.task(name="designloop.evaluate", bind=True, acks_late=True)
 def evaluate_task(self: Task, job_id: str) -> str:
     """Run the campaign's simulator on suggestions (:mod:`workers.handlers.evaluate`)."""
     return _run(self, job_id, evaluate.handle, JobKind.evaluate)
+
+
+@app.task(name="designloop.reprocess", bind=True, acks_late=True)
+def reprocess_task(self: Task, job_id: str) -> str:
+    """One scheduling pass of a reprocessing run (:mod:`workers.handlers.reprocess`)."""
+    return _run(self, job_id, reprocess.handle, JobKind.reprocess)
+
+
+@app.task(name="designloop.plot", bind=True, acks_late=True)
+def plot_task(self: Task, job_id: str) -> str:
+    """Render a problem's own picture of a design (:mod:`workers.handlers.plot`)."""
+    return _run(self, job_id, plot.handle, JobKind.plot)
+
+
+@app.task(name="designloop.train", bind=True, acks_late=True)
+def train_task(self: Task, job_id: str) -> str:
+    """Train a model version of a campaign now (:mod:`workers.handlers.train`)."""
+    return _run(self, job_id, train.handle, JobKind.train)

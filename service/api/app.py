@@ -19,7 +19,7 @@ from models.problems.registry import problem_specs
 from service.api.errors import CatchAllMiddleware, install_error_handlers
 from service.api.limits import BodySizeLimit
 from service.api.responses import SafeJSONResponse
-from service.api.routes import ROUTERS
+from service.api.routes import ROUTERS, plots, reprocess
 from service.config import Settings, get_settings
 from service.queue import publisher
 
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for router in ROUTERS:
+    for router in (*ROUTERS, plots.router, reprocess.router):
         app.include_router(router)
     return app
 

@@ -22,6 +22,8 @@ from rich.console import Console
 from rich.table import Table
 
 from service.cli.lab import lab_app
+from service.cli.plot import plot
+from service.cli.reprocess import reprocess_app
 from service.config import get_settings
 from service.db.engine import session_scope
 from service.enums import JobKind
@@ -44,6 +46,8 @@ app.add_typer(project_app, name="project")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(job_app, name="job")
 app.add_typer(lab_app, name="lab")
+app.add_typer(reprocess_app, name="reprocess")
+app.command("plot")(plot)
 
 console = Console()
 BodyT = TypeVar("BodyT", bound=BaseModel)

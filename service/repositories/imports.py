@@ -132,7 +132,7 @@ def import_campaign(session: Session, project_id: uuid.UUID, doc: CampaignImport
         session.add(Suggestion(
             id=ids["suggestions"][s.id], campaign_id=campaign.id, job_id=None,
             parameters=s.parameters, design_key=key, status=s.status, strategy=s.strategy,
-            predictions=s.predictions, created_at=s.created_at, updated_at=s.updated_at,
+            client_id=s.client_id, predictions=s.predictions, created_at=s.created_at, updated_at=s.updated_at,
             model_version_id=(ids["model_versions"][s.model_version_id]
                               if s.model_version_id else None)))
     session.flush()

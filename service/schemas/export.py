@@ -5,10 +5,15 @@
 ``ObservationCreate``: re-creating a campaign from its export needs nothing else.
 ``schema_version`` changes whenever a field changes meaning, so an importer can refuse (or
 convert) documents it does not understand.
+
+Model weights travel only when asked for (``?weights=true``): each model version then carries
+``weights``, its stored bytes in standard base64 (``null`` for a version without weights), which
+``POST /v1/campaigns/import`` restores byte for byte.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import uuid
 from typing import Any, Literal
@@ -34,10 +39,25 @@ class ExportedCampaign(ReadModel):
     created_at: dt.datetime
 
 
+class ExportedModelVersion(ModelVersionRead):
+    """A model version as exported: its metrics, and its weights (base64) when requested."""
+
+    weights: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Any, *, weights: bool) -> ExportedModelVersion:
+        """From a ``model_versions`` row; with ``weights``, its stored bytes in base64 (the
+        deferred column is only loaded then)."""
+        exported = cls(**ModelVersionRead.model_validate(row).model_dump())
+        if weights and row.weights is not None:
+            exported.weights = base64.b64encode(bytes(row.weights)).decode("ascii")
+        return exported
+
+
 class CampaignExport(ReadModel):
     schema_version: Literal[1] = EXPORT_SCHEMA_VERSION
     exported_at: dt.datetime
     campaign: ExportedCampaign
     observations: list[ObservationRead]
     suggestions: list[SuggestionRead]
-    model_versions: list[ModelVersionRead]
+    model_versions: list[ExportedModelVersion]

@@ -64,6 +64,8 @@ class ImportedSuggestion(StrictModel):
     parameters: dict[Name, DesignValue] = Field(min_length=1)
     status: SuggestionStatus
     strategy: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+    # Who asked for it (exports since suggestions remember their client).
+    client_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     predictions: dict[str, Any]
     model_version_id: uuid.UUID | None
     created_at: AwareDatetime

@@ -200,9 +200,9 @@ def design_errors(space: Space, design: dict[str, Any]) -> list[tuple[list[str],
             nonzero = [c for c in group.components
                        if float(design[c]) > NONZERO_TOLERANCE * group.total]
             if len(nonzero) > group.max_nonzero:
-                errors.append(([nonzero[-1]],
-                               f"composition {group.name!r} has {len(nonzero)} non-zero "
-                               f"components, at most {group.max_nonzero} allowed"))
+                message = (f"composition {group.name!r} has {len(nonzero)} non-zero "
+                           f"components, at most {group.max_nonzero} allowed")
+                errors.append(([nonzero[-1]], message))
     if not errors:
         for i, lc in enumerate(space.linear_constraints):
             value = sum(coef * float(design[n]) for n, coef in lc.coefficients.items())

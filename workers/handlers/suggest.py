@@ -18,7 +18,8 @@ are returned first and only the rest are computed); ``strategy`` (``{"kind", "op
 run another strategy than the campaign's, e.g. when reprocessing); ``round`` and
 ``best_history`` (the self-driving loop of a simulator campaign, see
 :mod:`workers.handlers.evaluate`); ``tags`` (JSON merged into each suggestion's predictions
-and the model version's config, e.g. a reprocessing run id).
+and the model version's config, e.g. a reprocessing run id); ``close_loop`` (default true:
+a simulator campaign's new suggestions are evaluated; reprocessing sets it false).
 """
 
 from __future__ import annotations
@@ -182,7 +183,7 @@ def _store(ctx: JobContext, session: Session, *, state: CampaignState, result: R
                            "reused": reused, "strategy": state.strategy_kind, **result.info}
     if version is not None:
         out["model_version_id"] = str(version.id)
-    if state.evaluator == "simulator" and new:
+    if state.evaluator == "simulator" and new and ctx.params.get("close_loop", True):
         params = {"suggestion_ids": new, **_loop_params(ctx.params)}
         job = ctx.submit_followup(session, kind=JobKind.evaluate, params=params)
         out["evaluate_job_id"] = str(job.id)

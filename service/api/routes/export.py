@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from service.api.deps import CampaignDep, SessionDep
@@ -12,8 +14,7 @@ from service.db.tables import Campaign, Suggestion
 from service.repositories import model_versions as model_version_rows
 from service.repositories import observations as observation_rows
 from service.repositories import suggestions as suggestion_rows
-from service.schemas.export import CampaignExport, ExportedCampaign
-from service.schemas.model_version import ModelVersionRead
+from service.schemas.export import CampaignExport, ExportedCampaign, ExportedModelVersion
 from service.schemas.observation import ObservationRead
 from service.schemas.suggestion import SuggestionRead
 
@@ -24,9 +25,12 @@ _BATCH = 1000
 
 
 @router.get("")
-def export_campaign(campaign: CampaignDep, session: SessionDep) -> CampaignExport:
-    """Spec, seed, observations, suggestions and model version metrics (no weights), read in
-    one transaction, so the document is a consistent snapshot."""
+def export_campaign(campaign: CampaignDep, session: SessionDep,
+                    weights: Annotated[bool, Query(
+                        description="Include each model version's weights (base64).")] = False,
+                    ) -> CampaignExport:
+    """Spec, seed, observations, suggestions and model version metrics (weights only with
+    ``weights=true``), read in one transaction, so the document is a consistent snapshot."""
     return CampaignExport(
         exported_at=utcnow(),
         campaign=ExportedCampaign.model_validate(campaign),
@@ -34,7 +38,7 @@ def export_campaign(campaign: CampaignDep, session: SessionDep) -> CampaignExpor
                       for r in observation_rows.all_observations(session, campaign.id)],
         suggestions=[SuggestionRead.model_validate(r)
                      for r in _all_suggestions(session, campaign)],
-        model_versions=[ModelVersionRead.model_validate(r)
+        model_versions=[ExportedModelVersion.from_row(r, weights=weights)
                         for r in model_version_rows.all_model_versions(session, campaign.id)])
 
 

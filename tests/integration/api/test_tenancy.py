@@ -35,6 +35,10 @@ EXPECTED = {
     ("GET", "/v1/campaigns/{campaign_id}/export"),
     ("GET", "/v1/jobs/{job_id}"),
     ("POST", "/v1/jobs/{job_id}/cancel"),
+    ("GET", "/v1/campaigns/{campaign_id}/plots/{kind}"),
+    ("GET", "/v1/reprocess/{run_id}"),
+    ("POST", "/v1/reprocess/{run_id}/cancel"),
+    ("POST", "/v1/reprocess/{run_id}/resume"),
 }
 
 
@@ -57,8 +61,10 @@ def test_every_route_hides_another_projects_resources(
     job = client.post(f"/v1/campaigns/{campaign['id']}/suggestions", json={"count": 1},
                       headers=headers).json()
     (suggestion_id,) = add_suggestions(campaign["id"], [DESIGN])
+    run = client.post("/v1/reprocess", json={"campaign_ids": [campaign["id"]]},
+                      headers=headers).json()
     ids = {"campaign_id": campaign["id"], "job_id": job["id"],
-           "suggestion_id": str(suggestion_id)}
+           "suggestion_id": str(suggestion_id), "run_id": run["id"], "kind": "convergence"}
     before = stored()
 
     walked = routes_with_path_parameters(app)
@@ -89,5 +95,7 @@ def test_lists_show_only_the_callers_project(
                 headers=headers)
     assert client.get("/v1/campaigns", headers=other_headers).json()["items"] == []
     assert client.get("/v1/jobs", headers=other_headers).json()["items"] == []
+    client.post("/v1/reprocess", json={"all": True}, headers=headers)
+    assert client.get("/v1/reprocess", headers=other_headers).json()["items"] == []
     assert client.get("/v1/jobs", params={"campaign_id": campaign["id"]},
                       headers=other_headers).json()["items"] == []

@@ -60,5 +60,6 @@ def test_tasks_are_registered_by_their_public_names() -> None:
     import workers.tasks  # noqa: F401 - registers the tasks
 
     names = {n for n in worker_app.app.tasks if n.startswith("designloop.")}
-    assert names == {"designloop.suggest", "designloop.evaluate"}
+    assert names == {"designloop.suggest", "designloop.evaluate", "designloop.train",
+                     "designloop.reprocess", "designloop.plot"}
     assert worker_app.app.tasks["designloop.suggest"].acks_late
