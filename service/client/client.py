@@ -53,6 +53,7 @@ from service.schemas.imports import CampaignImported
 from service.schemas.job import JobRead
 from service.schemas.model_version import ModelVersionRead
 from service.schemas.observation import ObservationCreate, ObservationRead, ObservationsCreated
+from service.schemas.reprocess import ReprocessCreate, ReprocessRead
 from service.schemas.suggestion import SuggestionRead
 
 log = logging.getLogger(__name__)
@@ -171,6 +172,28 @@ class Client:
 
     def job(self, job_id: uuid.UUID | str) -> JobRead:
         return self._get(f"/v1/jobs/{job_id}", JobRead)
+
+    def reprocess(self, body: ReprocessCreate | Mapping[str, Any]) -> ReprocessRead:
+        """Start a reprocessing run: re-fit and re-suggest the selected campaigns (e.g.
+        ``{"problem": "branin", "strategy": {"kind": "bayesian"}}``); follow it with
+        :meth:`reprocess_run`."""
+        data = body.model_dump(mode="json", exclude_none=True) \
+            if isinstance(body, ReprocessCreate) else _as_json(dict(body))
+        return ReprocessRead.model_validate(
+            self.request("POST", "/v1/reprocess", json=data).json())
+
+    def reprocess_run(self, run_id: uuid.UUID | str, *, items: bool = True) -> ReprocessRead:
+        """A run with its progress and, with ``items``, each campaign's comparison report."""
+        return self._get(f"/v1/reprocess/{run_id}", ReprocessRead,
+                         {"items": str(items).lower()})
+
+    def cancel_reprocess(self, run_id: uuid.UUID | str) -> ReprocessRead:
+        return ReprocessRead.model_validate(self.request(
+            "POST", f"/v1/reprocess/{run_id}/cancel", idempotent=True).json())
+
+    def resume_reprocess(self, run_id: uuid.UUID | str) -> ReprocessRead:
+        return ReprocessRead.model_validate(self.request(
+            "POST", f"/v1/reprocess/{run_id}/resume").json())
 
     def cancel_job(self, job_id: uuid.UUID | str) -> JobRead:
         return JobRead.model_validate(
@@ -457,9 +480,36 @@ class Campaign:
             params["status"] = JobStatus(status).value
         return self.client._pages("/v1/jobs", JobRead, params)
 
-    def export(self) -> CampaignExport:
-        """The whole campaign as one document, for :meth:`Client.import_campaign`."""
-        return self.client._get(f"{self._path}/export", CampaignExport)
+    def export(self, *, weights: bool = False) -> CampaignExport:
+        """The whole campaign as one document, for :meth:`Client.import_campaign` (with
+        ``weights``: the model versions' weights too, base64)."""
+        return self.client._get(f"{self._path}/export", CampaignExport,
+                                {"weights": "true"} if weights else None)
+
+    def train(self, kind: str, options: Mapping[str, Any] | None = None, *,
+              wait: bool = True, timeout_s: float = 600.0) -> JobRead:
+        """Train a model version now (``gp``, ``deep_ensemble``): the train job, finished
+        when ``wait``."""
+        job = JobRead.model_validate(self.client.request(
+            "POST", f"{self._path}/models",
+            json={"kind": kind, "options": _as_json(dict(options or {}))}).json())
+        return self.client.wait_for_job(job, timeout_s=timeout_s) if wait else job
+
+    def plot(self, kind: str, *, suggestion_id: uuid.UUID | str | None = None,
+             timeout_s: float = 300.0) -> bytes:
+        """A PNG of the campaign: ``convergence``, ``pareto``, ``parity`` or ``design`` (the
+        problem's own picture, drawn by a worker: this waits for it)."""
+        params = {"suggestion_id": str(suggestion_id)} if suggestion_id else None
+        path = f"{self._path}/plots/{kind}"
+        deadline = time.monotonic() + timeout_s
+        while True:
+            response = self.client.request("GET", path, params=params)
+            if response.status_code != 202:
+                return response.content
+            job = self.client.wait_for_job(JobRead.model_validate(response.json()),
+                                           timeout_s=max(1.0, deadline - time.monotonic()))
+            if job.status != JobStatus.succeeded:
+                raise JobFailedError(job)
 
 
 class Suggestion:
