@@ -24,8 +24,13 @@ the best few designs sent back to be evaluated. One call of :func:`propose` is o
 4. **Trust region.** The search box is the space's box intersected with a cube of half-side
    ``trust_radius`` (a fraction of each parameter's range) around the best observed design
    (feasible first), TuRBO-style: it doubles after a round that improved the best feasible
-   observation and halves after one that did not (within ``[min_trust_radius, 1]``). Together
-   with :math:`\kappa\sigma` it keeps designs where the surrogate has data.
+   observation (while none is feasible: reduced the least constraint violation) and halves
+   after one that did not (within ``[min_trust_radius, 1]``). Together with
+   :math:`\kappa\sigma` it keeps designs where the surrogate has data. With ``consistency``
+   (default) the ensemble is shifted by its residual at the incumbent (zero-order consistency
+   of trust-region model management) and the constraint margins are the shifted model's RMS
+   error on the ``local_points`` observations nearest the incumbent. ``radius_levels > 1``
+   solves nested trust boxes (radius, radius/2, ...) and takes the batch round robin.
 5. **Designs.** The distinct local optima (clustered starts), best first, that are neither
    pending nor observed, each with its predicted mean and sd per outcome, predicted
    feasibility, multipliers and KKT residuals; if there are fewer than ``count``, Sobol
@@ -36,7 +41,8 @@ Only continuous parameters are supported (log-scale ones are optimised in their 
 Options (``strategy.options``, all optional; see :class:`ActiveLearningOptions`):
 ``initial_points``, ``members``, ``width``, ``depth``, ``epochs``, ``patience``, ``starts``,
 ``kappa``, ``constraint_kappa``, ``smoothness_weight``, ``continuation``, ``trust_radius``,
-``min_trust_radius``, ``cluster_distance``, ``inner_iterations``, ``outer_iterations``.
+``min_trust_radius``, ``cluster_distance``, ``inner_iterations``, ``outer_iterations``,
+``constraint_margin``, ``initial_basis``, ``radius_levels``, ``consistency``, ``local_points``.
 
 :func:`converged` is the stopping rule of an auto-looping simulator campaign: the best
 *simulated* feasible objective stopped improving.
@@ -45,7 +51,7 @@ Options (``strategy.options``, all optional; see :class:`ActiveLearningOptions`)
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -101,7 +107,14 @@ class ActiveLearningOptions:
         constraint_margin: Each outcome constraint is tightened by this many of the
             ensemble's validation RMSEs of that outcome (its prediction error, which the
             members' spread underestimates near the data): optima sit on the constraint's
-            boundary, and without a margin half of them land on its wrong side.
+            boundary, and without a margin half of them land on its wrong side. With
+            ``consistency`` the RMSE is the local one (see ``local_points``).
+        initial_basis: None: the start is Sobol points of the box; ``k``: Sobol points of a
+            ``k``-knot piecewise-linear family of profiles (for spaces whose parameters are
+            values along a line).
+        radius_levels: Nested trust boxes per round (radius, radius/2, ...), at most ``count``.
+        consistency: Shift the ensemble by its residual at the incumbent (exact there).
+        local_points: Observations nearest the incumbent that set the local margins.
     """
 
     initial_points: int | None = None
@@ -121,10 +134,16 @@ class ActiveLearningOptions:
     inner_iterations: int = 60
     outer_iterations: int = 6
     constraint_margin: float = 1.0
+    initial_basis: int | None = None
+    radius_levels: int = 1
+    consistency: bool = True
+    local_points: int = 8
 
     def __post_init__(self) -> None:
         checks = [
             (self.initial_points is None or self.initial_points >= 2, "initial_points >= 2"),
+            (self.initial_basis is None or self.initial_basis >= 2, "initial_basis >= 2"),
+            (self.radius_levels >= 1, "radius_levels >= 1"),
             (self.starts >= 1, "starts >= 1"),
             (self.constraint_margin >= 0, "constraint_margin >= 0"),
             (min(self.kappa, self.constraint_kappa, self.smoothness_weight) >= 0,
@@ -193,6 +212,8 @@ def propose(request: RoundRequest) -> RoundResult:
     successes = request.successful_observations()
     initial = options.initial_points or 2 * box.dim + 2
     if len(successes) < initial:
+        if options.initial_basis is not None and options.initial_basis < box.dim:
+            return _basis_round(request, box, options.initial_basis, initial - len(successes))
         return _space_filling_round(request, initial - len(successes))
     return _model_round(request, options, box, successes)
 
@@ -207,6 +228,45 @@ def _space_filling_round(request: RoundRequest, missing: int) -> RoundResult:
                        info={"phase": "space_filling", "observations_missing": missing})
 
 
+def _basis_round(request: RoundRequest, box: _Box, knots: int, missing: int) -> RoundResult:
+    """Space filling in a smooth low-dimensional family of profiles (``initial_basis``).
+
+    The parameters, in the space's order, are read as values along a line; a design is the
+    piecewise-linear interpolant of ``knots`` equally spaced knot values, each a coordinate of
+    a scrambled-Sobol point of :math:`[0, 1]^k` and mapped to each parameter's range. A
+    space-filling design of the box itself puts almost every point on a rough, nearly
+    uncorrelated profile; this one fills the family of smooth profiles instead, with the same
+    number of points per dimension that a :math:`k`-dimensional Sobol design has.
+    """
+    skip = int(request.state.get("basis_skip", 0))
+    engine = SobolEngine(knots, scramble=True, seed=request.seed)
+    if skip:
+        engine.fast_forward(skip)
+    basis = _hat_basis(knots, box.dim)
+    taken = set(request.taken) | {design_key(p) for p in request.pending}
+    designs: list[ProposedDesign] = []
+    while len(designs) < request.count:
+        skip += 1
+        u = (engine.draw(1, dtype=F64) @ basis)[0]
+        design = box.decode(box.bounds[0] + u * (box.bounds[1] - box.bounds[0]))
+        key = design_key(design)
+        if key not in taken:
+            taken.add(key)
+            designs.append(ProposedDesign(design, {"source": "space_filling_basis"}))
+    state = {**request.state, "basis_skip": skip}
+    return RoundResult(designs=designs, state=state,
+                       info={"phase": "space_filling", "observations_missing": missing,
+                             "basis_knots": knots})
+
+
+def _hat_basis(knots: int, dim: int) -> Tensor:
+    """`knots x dim`: row ``j`` is the piecewise-linear hat of knot ``j`` sampled at ``dim``
+    equally spaced positions of [0, 1] (rows sum to 1 at every position)."""
+    t = torch.linspace(0.0, 1.0, dim, dtype=F64) * (knots - 1)
+    j = torch.arange(knots, dtype=F64)[:, None]
+    return (1.0 - (t[None, :] - j).abs()).clamp(min=0.0)
+
+
 def _model_round(request: RoundRequest, options: ActiveLearningOptions, box: _Box,
                  successes: Sequence[Mapping[str, Any]]) -> RoundResult:
     goal, limits = _targets(request)
@@ -216,19 +276,30 @@ def _model_round(request: RoundRequest, options: ActiveLearningOptions, box: _Bo
     model = DeepEnsemble.fit(X, Y, options.ensemble(request.seed), bounds=box.bounds)
 
     best = best_feasible(successes, request.objectives, request.constraints)
-    radius = _trust_radius(request.state, options, best, goal.maximize)
+    shortfall = _least_violation(Y, names, limits)
+    radius = _trust_radius(request.state, options, best, shortfall, goal.maximize)
     incumbent = _incumbent(X, Y, names, goal, limits)
-    bounds = box.trust_bounds(incumbent, radius)
     request.progress(0.5, f"inverse design from {options.starts} starts, trust radius {radius:g}")
-    margins = _margins(model, names, options.constraint_margin)
+    predict, shift = _consistent(model, X, Y, incumbent, options.consistency)
+    margins = _local_margins(predict, X, Y, incumbent, names, options.constraint_margin,
+                             options.local_points) \
+        if options.consistency else _margins(model, names, options.constraint_margin)
     constraints = [OutcomeConstraint(names.index(c.name), c.threshold + (
         -margins[c.name] if c.upper else margins[c.name]), upper=c.upper) for c in limits]
-    starts = _starts(X, Y, names, goal, limits, bounds, options, request.seed)
-    result = inverse_design(model.predict, bounds, objective=Objective(0, goal.maximize),
-                            constraints=constraints, config=options.design(request.seed),
-                            initial=starts)
-    designs = _select(request, box, result, names, limits, bounds)
+    levels = _levels(radius, options, request.count)
+    results = []
+    for level in levels:
+        bounds = box.trust_bounds(incumbent, level)
+        starts = _starts(X, Y, names, goal, limits, bounds, options, request.seed)
+        results.append(inverse_design(predict, bounds,
+                                      objective=Objective(0, goal.maximize),
+                                      constraints=constraints,
+                                      config=options.design(request.seed), initial=starts))
+    designs = _select(request, box, results, levels, names, limits,
+                      box.trust_bounds(incumbent, radius))
+    result = results[0]
     state = {**request.state, "trust_radius": radius, "best_value": best,
+             "least_violation": shortfall,
              "model_rounds": int(request.state.get("model_rounds", 0)) + 1}
     trained = TrainedModel(kind="deep_ensemble", weights=model.to_bytes(),
                            config={"ensemble": asdict(model.config), "outputs": names,
@@ -237,6 +308,8 @@ def _model_round(request: RoundRequest, options: ActiveLearningOptions, box: _Bo
     return RoundResult(designs=designs, state=state, model=trained,
                        info={"phase": "inverse_design", "trust_radius": radius,
                              "distinct_optima": int(result.x.shape[0]),
+                             "trust_levels": levels,
+                             "consistency_shift": dict(zip(names, shift.tolist(), strict=True)),
                              "best_observed": best})
 
 
@@ -373,6 +446,44 @@ def _starts(X: Tensor, Y: Tensor, names: list[str], goal: _Target, limits: Seque
     return torch.cat([best, sobol])
 
 
+def _consistent(model: DeepEnsemble, X: Tensor, Y: Tensor, incumbent: Tensor,
+                enabled: bool) -> tuple[Callable[[Tensor], tuple[Tensor, Tensor]], Tensor]:
+    """The ensemble, shifted by its error at the incumbent (zero-order consistency).
+
+    The trust-region model management of Alexandrov, Dennis, Lewis & Torczon (1998): the
+    model of a trust-region step must agree with the truth at the trust region's centre.
+    Adding the residual ``y(x_c) - mu(x_c)`` makes the ensemble exact at the incumbent, so
+    the inverse design compares a design with the incumbent's *observed* objective and load
+    rather than with the ensemble's (possibly much worse) fit of them.
+    """
+    if not enabled:
+        return model.predict, torch.zeros(Y.shape[1], dtype=F64)
+    row = int(((X - incumbent) ** 2).sum(dim=-1).argmin())
+    with torch.no_grad():
+        fit, _ = model.predict(X[row:row + 1])
+    shift = (Y[row] - fit[0]).detach()
+
+    def predict(Z: Tensor) -> tuple[Tensor, Tensor]:
+        mean, sd = model.predict(Z)
+        return mean + shift, sd
+    return predict, shift
+
+
+def _local_margins(predict: Callable[[Tensor], tuple[Tensor, Tensor]], X: Tensor, Y: Tensor,
+                   incumbent: Tensor, names: list[str], factor: float,
+                   points: int = 8) -> dict[str, float]:
+    """Per outcome, ``factor`` times the corrected model's RMS error on the observations
+    nearest the incumbent (the incumbent itself, where it is exact, excluded): the error
+    where the trust-region step will land, not the global one."""
+    order = torch.argsort(((X - incumbent) ** 2).sum(dim=-1))[1:points + 1]
+    if order.numel() == 0:
+        return dict.fromkeys(names, 0.0)
+    with torch.no_grad():
+        mean, _ = predict(X[order])
+    rmse = ((mean - Y[order]) ** 2).mean(dim=0).sqrt()
+    return {n: factor * float(r) for n, r in zip(names, rmse, strict=True)}
+
+
 def _margins(model: DeepEnsemble, names: list[str], factor: float) -> dict[str, float]:
     """Per outcome, ``factor`` times the ensemble's validation RMSE (training RMSE without a
     validation split)."""
@@ -380,34 +491,63 @@ def _margins(model: DeepEnsemble, names: list[str], factor: float) -> dict[str, 
     return {n: factor * float(r) for n, r in zip(names, rmse, strict=True)}
 
 
+def _least_violation(Y: Tensor, names: list[str], limits: Sequence[_Target]) -> float:
+    """The smallest total constraint violation of any observation, each constraint's gap
+    relative to its threshold's magnitude (0 once an observation is feasible): the progress
+    measure of the rounds before the first feasible design."""
+    total = torch.zeros(Y.shape[0], dtype=F64)
+    for c in limits:
+        y = Y[:, names.index(c.name)]
+        gap = (y - c.threshold) if c.upper else (c.threshold - y)
+        total = total + gap.clamp(min=0.0) / max(abs(c.threshold), 1e-12)
+    return float(total.min()) if total.numel() else 0.0
+
+
 def _trust_radius(state: Mapping[str, Any], options: ActiveLearningOptions,
-                  best: float | None, maximize: bool) -> float:
-    """Double after a round that improved the best feasible observation, halve after one
-    that did not (the first model round uses ``options.trust_radius``)."""
+                  best: float | None, shortfall: float, maximize: bool) -> float:
+    """Double after a round that improved the best feasible observation (or, while none is
+    feasible, reduced the least constraint violation), halve after one that did not (the
+    first model round uses ``options.trust_radius``)."""
     if "trust_radius" not in state:
         return options.trust_radius
     radius = float(state["trust_radius"])
     previous = state.get("best_value")
-    improved = best is not None and (previous is None or (
-        best > previous if maximize else best < previous))
+    if best is None:
+        before = state.get("least_violation")
+        improved = before is None or shortfall < float(before)
+    else:
+        improved = previous is None or (best > previous if maximize else best < previous)
     radius = radius * 2.0 if improved else radius / 2.0
     return min(1.0, max(options.min_trust_radius, radius))
 
 
 # ---------------------------------------------------------------- the designs
-def _select(request: RoundRequest, box: _Box, result: InverseDesignResult, names: list[str],
-            limits: Sequence[_Target], bounds: Tensor) -> list[ProposedDesign]:
+def _levels(radius: float, options: ActiveLearningOptions, count: int) -> list[float]:
+    """The nested trust radii of one round: ``radius``, ``radius / 2``, ... (``radius_levels``
+    of them, at most ``count``, none below ``min_trust_radius / 4``)."""
+    levels = [radius / 2.0**j for j in range(max(1, min(options.radius_levels, count)))]
+    return [r for r in levels if r >= options.min_trust_radius / 4.0] or [radius]
+
+
+def _select(request: RoundRequest, box: _Box, results: Sequence[InverseDesignResult],
+            levels: Sequence[float], names: list[str], limits: Sequence[_Target],
+            bounds: Tensor) -> list[ProposedDesign]:
+    """Round robin over the nested trust boxes: the best optimum of each, then the second
+    best of each, ...; new designs only; Sobol points of the trust box fill the rest."""
     taken = set(request.taken) | {design_key(p) for p in request.pending}
     chosen: list[ProposedDesign] = []
-    for i in range(result.x.shape[0]):
-        if len(chosen) == request.count:
-            break
-        design = box.decode(result.x[i])
-        key = design_key(design)
-        if key in taken:
-            continue
-        taken.add(key)
-        chosen.append(ProposedDesign(design, _predictions(result, i, names, limits)))
+    depth = max(r.x.shape[0] for r in results)
+    for i in range(depth):
+        for result, level in zip(results, levels, strict=True):
+            if len(chosen) == request.count or i >= result.x.shape[0]:
+                continue
+            design = box.decode(result.x[i])
+            key = design_key(design)
+            if key in taken:
+                continue
+            taken.add(key)
+            chosen.append(ProposedDesign(design, {**_predictions(result, i, names, limits),
+                                                  "trust_radius": level}))
     if len(chosen) < request.count:
         chosen.extend(_fill(request, box, bounds, taken, request.count - len(chosen)))
     return chosen
