@@ -14,7 +14,7 @@ from models.problems.branin.problem import BraninProblem
 from service.config import Settings
 from service.db.base import utcnow
 from service.db.engine import session_scope
-from service.db.tables import Job, ModelVersion, Suggestion
+from service.db.tables import Job, ModelVersion, Observation, Suggestion
 from service.enums import JobKind, JobStatus, SuggestionStatus
 from service.errors import InvalidInput
 from service.repositories.campaigns import get_campaign, summarize
@@ -224,3 +224,31 @@ def test_a_texture_campaign_closes_the_digital_twin_loop_by_itself(
         assert designed and all(s.status == SuggestionStatus.observed for s in designed)
         assert all("mean" in s.predictions for s in designed)
     assert summary.observations == 12 and summary.failed_observations == 0
+
+
+def test_a_sequence_campaign_designs_and_the_oracle_confirms(
+        project_key: tuple[uuid.UUID, str], published: list[tuple[uuid.UUID, JobKind, str]],
+        science_timings: Settings) -> None:
+    """Gradient design through the Boltzmann predictor; the simulator (the exact oracle)
+    measures each design, and every claimed success is a unique ground state."""
+    project_id, _ = project_key
+    campaign_id = make_campaign(project_id, problem="sequence", evaluator="simulator",
+                                strategy={"kind": "sequence_design"},
+                                problem_options={"rows": 4, "target": 5})
+    job_id = make_job(project_id, campaign_id, params={"count": 2})
+    assert run_job(job_id, suggest.handle) is Outcome.succeeded, job_row(job_id).error
+    designed = rows(job_row(job_id).result["suggestion_ids"])  # type: ignore[index]
+    assert all(len(s.parameters["sequence"]) == 16 for s in designed)
+    (evaluate_job, kind, _queue), = published
+    assert kind == JobKind.evaluate
+    assert run_job(evaluate_job, evaluate.handle) is Outcome.succeeded
+    with session_scope() as session:
+        measured = [o.outcomes for o in session.scalars(select(Observation).where(
+            Observation.campaign_id == campaign_id))]
+    # The campaign measures its objective; the suggestion keeps the oracle's whole verdict.
+    assert len(measured) == 2 and any(o["target_gap"] > 0 for o in measured), measured
+    gaps = sorted(o["target_gap"] for o in measured)
+    assert gaps == sorted(s.predictions["target_gap"] for s in designed)
+    for suggestion in designed:
+        assert (suggestion.predictions["success"] == 1.0) == \
+            (suggestion.predictions["target_gap"] > 0)
