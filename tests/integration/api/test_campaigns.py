@@ -184,3 +184,29 @@ def test_a_bayesian_campaign_with_ttl_is_stored_as_asked(
     spec = response.json()["spec"]
     assert spec["strategy"] == {"kind": "bayesian", "options": {"initial_points": 5}}
     assert spec["pending_ttl_s"] == 3600 and spec["problem_options"] == {}
+
+
+@pytest.mark.parametrize(("options", "needle"), [
+    ({"rows": 4, "target": 10_000}, "target"),
+    ({"rows": 4, "alphabet": "klingon"}, "alphabet"),
+    ({"rows": 4, "target": {"path": [[0, 0], [2, 2]]}}, "target"),
+    ({"rows": 4, "restraints": [{"kind": "contact", "i": 0, "j": 99}]}, "restraints"),
+])
+def test_a_sequence_campaign_with_a_bad_target_is_422_naming_the_option(
+        client: TestClient, headers: dict[str, str], options: dict[str, Any],
+        needle: str) -> None:
+    body = {"name": "fold", "problem": "sequence", "problem_options": options}
+    error = assert_error(client.post("/v1/campaigns", json=body, headers=headers), 422,
+                         "problem_options")
+    assert needle in error["message"]
+    assert stored()["campaigns"] == 0
+
+
+def test_a_sequence_campaign_gets_the_space_of_its_target(
+        client: TestClient, headers: dict[str, str]) -> None:
+    body = {"name": "fold", "problem": "sequence", "strategy": {"kind": "sequence_design"},
+            "problem_options": {"rows": 3, "cols": 4, "alphabet": "hp"}}
+    response = client.post("/v1/campaigns", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    (parameter,) = response.json()["spec"]["space"]["parameters"]
+    assert parameter["type"] == "sequence" and parameter["length"] == 12
