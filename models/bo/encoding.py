@@ -28,6 +28,12 @@ surrogates normalise the features to the unit cube themselves (``Normalize`` wit
 A linear constraint on a log-scale parameter is not linear in its feature and is refused
 (:class:`~models.bo.errors.UnsupportedSpaceError`).
 
+A composition group with a cardinality limit ("at most ``m`` non-zero ingredients") is not a
+polytope but a union of faces: it is kept out of the continuous solvers' constraints and met by
+:meth:`Encoder.snap`, which keeps a group's ``m`` largest components and zeroes the rest
+(:attr:`Encoder.cardinality_groups`; the optimiser then re-optimises on that face, see
+:mod:`models.bo.optimize`).
+
 Round trips: ``encode(decode(X)) == snap(X)`` for any ``X`` within the bounds, and
 ``decode(encode(designs)) == designs`` for designs of the space (floats to rounding).
 """
@@ -44,6 +50,7 @@ from torch import Tensor
 
 from models.bo.errors import BadObservationError, UnsupportedSpaceError
 from models.space.space import (
+    NONZERO_TOLERANCE,
     CategoricalParameter,
     ContinuousParameter,
     IntegerParameter,
@@ -135,6 +142,11 @@ class Encoder:
                 self._positions.setdefault(c.name, []).append(i)
         self.inequality_constraints = self._linear_constraints()
         self.equality_constraints = self._composition_constraints()
+        #: ``(feature indices, limit)`` of each composition group with a binding cardinality
+        #: limit (at most ``limit`` non-zero components).
+        self.cardinality_groups: list[tuple[list[int], int]] = [
+            ([i for i, c in enumerate(columns) if c.group == g], group.limit)
+            for g, group in enumerate(space.compositions) if group.limit is not None]
 
     # ----------------------------------------------------------------------------- structure
 
@@ -224,7 +236,8 @@ class Encoder:
 
     def snap(self, X: Tensor, fixed: Collection[int] = ()) -> Tensor:
         r"""The nearest encodable features: integers and indices rounded, all clamped to the
-        bounds, and each composition group that misses its total by more than
+        bounds, a group with a cardinality limit cut to its largest components (the others
+        set to exactly 0), and each composition group that misses its total by more than
         :data:`COMPOSITION_TOLERANCE` (relative) rescaled to it.
 
         Args:
@@ -244,6 +257,7 @@ class Encoder:
             X[..., discrete] = X[..., discrete].round()
         X = torch.maximum(torch.minimum(X, bounds[1]), bounds[0])
         held_set = set(fixed)
+        X = self._sparsify(X, held_set)
         for g, group in enumerate(self.space.compositions):
             idx = [i for i, c in enumerate(self.columns) if c.group == g]
             free = [i for i in idx if i not in held_set]
@@ -326,7 +340,55 @@ class Encoder:
             violation = torch.maximum(violation, (lhs - rhs).abs())
         return violation
 
+    def cardinality_excess(self, X: Tensor) -> Tensor:
+        r"""How many non-zero components each row has beyond its groups' limits.
+
+        Args:
+            X: `batch_shape x d` features.
+
+        Returns:
+            `batch_shape` counts, 0 where every cardinality limit holds (a component counts
+            when it exceeds :data:`models.space.space.NONZERO_TOLERANCE` x its group's total).
+        """
+        excess = torch.zeros(X.shape[:-1], dtype=torch.long, device=X.device)
+        for idx, limit in self.cardinality_groups:
+            total = self.columns[idx[0]].upper
+            count = (X[..., idx] > NONZERO_TOLERANCE * total).sum(dim=-1)
+            excess += (count - limit).clamp_min(0)
+        return excess
+
     # ---------------------------------------------------------------------------- private
+
+    def _sparsify(self, X: Tensor, held: Collection[int]) -> Tensor:
+        """Zero all but the ``limit`` largest components of each cardinality-limited group
+        (and any trace below the tolerance), keeping held non-zero components, and rescale
+        the kept free ones to the total."""
+        for idx, limit in self.cardinality_groups:
+            total = self.columns[idx[0]].upper
+            block = X[..., idx]
+            held_mask = torch.tensor([i in held for i in idx], dtype=torch.bool,
+                                     device=X.device).expand_as(block)
+            nonzero = block > NONZERO_TOLERANCE * total
+            # Traces (not ingredients) become exact zeros; the group's rescale absorbs them.
+            block = torch.where(nonzero | held_mask, block, torch.zeros_like(block))
+            X = X.clone()
+            X[..., idx] = block
+            if not bool((nonzero.sum(dim=-1) > limit).any()):
+                continue
+            # Held non-zero components always stay; then the largest free ones.
+            priority = torch.where(held_mask & nonzero, torch.full_like(block, torch.inf), block)
+            keep = torch.zeros_like(nonzero).scatter_(
+                -1, priority.topk(limit, dim=-1).indices, True)
+            over = (nonzero.sum(dim=-1, keepdim=True) > limit).expand_as(block)
+            block = torch.where(over & ~keep & ~held_mask, torch.zeros_like(block), block)
+            free_kept = over & keep & ~held_mask
+            target = total - torch.where(held_mask, block, 0.0).sum(dim=-1, keepdim=True)
+            current = torch.where(free_kept, block, 0.0).sum(dim=-1, keepdim=True)
+            scale = target / current.clamp_min(1e-300)
+            block = torch.where(free_kept, block * scale, block)
+            X[..., idx] = block
+        return X
+
 
     def _features_of(self, name: str, value: Any,
                      n: int | None) -> tuple[list[int], list[float]]:

@@ -14,10 +14,22 @@ The search runs in the :class:`~models.bo.encoding.Encoder`'s features:
   ``optimize_acqf_mixed_alternating`` alternates neighbourhood moves on the discrete features
   with gradient steps on the continuous ones (integers with more than 20 values are relaxed
   and rounded by it). A purely continuous problem goes to ``optimize_acqf``.
-* **Batches** are built greedily (sequential greedy, BoTorch's default for q > 1): each new
-  design is optimised with the earlier ones, and the caller's pending designs, set as
-  ``X_pending``, so the acquisition (a Monte-Carlo one over the joint batch) values only what
-  they do not already cover.
+* **Batches**: over continuous features, with ``OptimizerConfig.joint_batch`` set, the
+  ``q`` designs are optimised jointly, in one solve of the Monte-Carlo acquisition of the
+  whole batch (with the caller's pending designs as ``X_pending``): one optimisation instead of
+  ``q``, so a batch of 8 costs about what one design does. Designs of the joint batch that fail
+  the checks below, every design of a mixed or cardinality-limited space, and by default every
+  batch, are built greedily (sequential greedy, BoTorch's default): each new design is optimised with the
+  earlier ones and the pending designs set as ``X_pending``, so the acquisition values only
+  what they do not already cover.
+
+**Cardinality limits** ("at most ``m`` non-zero ingredients" in a composition group) make the
+feasible set a union of faces of the simplex, which no continuous solver takes. We relax,
+sparsify and polish: the acquisition is optimised without the limit, each restart is snapped
+(:meth:`Encoder.snap` keeps its ``m`` largest components), and the best faces found are each
+re-optimised with the other components fixed at exactly 0 (:data:`FACES_POLISHED` of them).
+Random pools draw their designs face by face (:func:`sample_domain`), so they are feasible
+without rejection.
 
 Every optimised design is snapped to the space (:meth:`Encoder.snap`) and checked: it must meet
 every constraint to :data:`FEASIBILITY_TOLERANCE`, differ from every pending and earlier design
@@ -58,6 +70,10 @@ from models.errors import ScienceError
 #: Largest violation of a linear constraint or composition sum accepted in a suggestion,
 #: relative to ``max(1, |rhs|)``.
 FEASIBILITY_TOLERANCE = 1e-7
+#: Faces (supports of cardinality-limited groups) re-optimised per batch position.
+FACES_POLISHED = 2
+#: Random faces a pool of a cardinality-limited space is drawn from (at most).
+POOL_FACES = 16
 #: Two designs closer than this (max abs difference of unit-cube features) are the same.
 DUPLICATE_TOLERANCE = 1e-6
 _POOL_CHUNK = 512
@@ -152,6 +168,12 @@ def search_domain(encoder: Encoder, fixed: Mapping[int, float]) -> SearchDomain:
                          "value": value})
                 fixed[index] = min(max(value, low), high)
                 changed = True
+    for members, limit in encoder.cardinality_groups:
+        held = [encoder.columns[i].name for i in members if fixed.get(i, 0.0) > 0.0]
+        if len(held) > limit:
+            raise InfeasibleRequestError(
+                f"the fixed features make {len(held)} components of a composition non-zero, "
+                f"at most {limit} are allowed", {"components": held, "max_nonzero": limit})
     free = [i for i in range(encoder.dimension) if i not in fixed]
     position = {full: reduced for reduced, full in enumerate(free)}
     inequalities = [_reduce(c, fixed, position, equality=False, k=k)
@@ -182,6 +204,16 @@ def sample_domain(encoder: Encoder, domain: SearchDomain, n: int, seed: int) -> 
     if not domain.free:
         return encoder.snap(domain.expand(torch.empty(1, 0, dtype=torch.float64)),
                             fixed=domain.fixed)
+    if encoder.cardinality_groups:
+        return _sample_faces(encoder, domain, n, seed)
+    return _sample_polytope(encoder, domain, n, seed)
+
+
+def _sample_polytope(encoder: Encoder, domain: SearchDomain, n: int, seed: int) -> Tensor:
+    """:func:`sample_domain` without cardinality limits."""
+    if not domain.free:
+        return encoder.snap(domain.expand(torch.empty(1, 0, dtype=torch.float64)),
+                            fixed=domain.fixed)
     if domain.inequality_constraints or domain.equality_constraints:
         d = len(domain.free)
         inequalities = equalities = None
@@ -205,7 +237,10 @@ def feasible(encoder: Encoder, X: Tensor) -> Tensor:
     :data:`FEASIBILITY_TOLERANCE`, relative)."""
     scale = max([1.0] + [abs(rhs) for _, _, rhs in
                          encoder.inequality_constraints + encoder.equality_constraints])
-    return encoder.constraint_violation(X) <= FEASIBILITY_TOLERANCE * scale
+    ok = encoder.constraint_violation(X) <= FEASIBILITY_TOLERANCE * scale
+    if encoder.cardinality_groups:
+        ok &= encoder.cardinality_excess(X) == 0
+    return ok
 
 
 def optimize_acquisition(acq_function: AcquisitionFunction, encoder: Encoder, *, q: int,
@@ -252,10 +287,21 @@ def optimize_acquisition(acq_function: AcquisitionFunction, encoder: Encoder, *,
     chosen: list[Tensor] = []
     replaced = 0
     try:
-        for step in range(q):
+        if q > 1 and config.joint_batch and domain.free and not (
+                domain.discrete_dims or domain.cat_dims or encoder.cardinality_groups):
+            batch = encoder.snap(domain.expand(_optimize_joint(reduced, domain, config, q)),
+                                 fixed=domain.fixed)
+            for row in batch.split(1):
+                if bool(_Acceptable(encoder, before + chosen, accept)(row).all()):
+                    chosen.append(row)
+            if chosen:
+                acq_function.set_X_pending(torch.cat(before + chosen))
+        for step in range(len(chosen), q):
             acceptable = _Acceptable(encoder, before + chosen, accept)
             restarts = encoder.snap(domain.expand(_optimize(reduced, domain, config)),
                                     fixed=domain.fixed)
+            if encoder.cardinality_groups:
+                restarts = _polish_faces(acq_function, encoder, domain, config, restarts)
             ok = acceptable(restarts)
             if bool(ok.any()):
                 X = restarts[ok][:1]
@@ -303,6 +349,20 @@ def _optimize(acq_function: AcquisitionFunction, domain: SearchDomain,
     return X.reshape(-1, X.shape[-1])[order].detach()
 
 
+def _optimize_joint(acq_function: AcquisitionFunction, domain: SearchDomain,
+                    config: OptimizerConfig, q: int) -> Tensor:
+    """`q x d_free`: one joint optimisation of the whole batch (continuous features only),
+    the acquisition evaluated on all ``q`` designs at once rather than ``q`` sequential
+    optimisations."""
+    X, _ = optimize_acqf(
+        acq_function, bounds=domain.bounds, q=q, num_restarts=config.num_restarts,
+        raw_samples=config.raw_samples,
+        inequality_constraints=domain.inequality_constraints or None,
+        equality_constraints=domain.equality_constraints or None,
+        options={"maxiter": config.max_iterations, "n_burnin": 500, "n_thinning": 8})
+    return X.reshape(q, -1).detach()
+
+
 class _Acceptable:
     """Feasible, new (not within :data:`DUPLICATE_TOLERANCE` of ``taken``), and accepted."""
 
@@ -344,6 +404,10 @@ def _from_pool(acq_function: AcquisitionFunction, reduced: AcquisitionFunction,
         values = torch.cat([acq_function(chunk.unsqueeze(-2))
                             for chunk in pool.split(_POOL_CHUNK)])
     top = pool[values.argsort(descending=True)[:config.num_restarts]]
+    if encoder.cardinality_groups:
+        polished = _polish_faces(acq_function, encoder, domain, config, top)
+        fine = acceptable(polished)
+        return polished[fine][:1] if bool(fine.any()) else top[:1]
     if domain.free and not (domain.discrete_dims or domain.cat_dims):
         polished = encoder.snap(domain.expand(_optimize(
             reduced, domain, config, starts=top[:, domain.free].unsqueeze(-2))),
@@ -352,6 +416,70 @@ def _from_pool(acq_function: AcquisitionFunction, reduced: AcquisitionFunction,
         if bool(fine.any()):
             return polished[fine][:1]
     return top[:1]
+
+
+def _sample_faces(encoder: Encoder, domain: SearchDomain, n: int, seed: int) -> Tensor:
+    """:func:`sample_domain` with cardinality limits: up to :data:`POOL_FACES` random faces
+    (each limited group's support: its held non-zero components plus random free ones up to
+    the limit), ``n / faces`` polytope samples on each, every other component held at 0."""
+    generator = torch.Generator().manual_seed(seed)
+    faces = max(1, min(POOL_FACES, n))
+    samples = []
+    for face in range(faces):
+        zeros: dict[int, float] = {}
+        for idx, limit in encoder.cardinality_groups:
+            held = [i for i in idx if i in domain.fixed and domain.fixed[i] > 0]
+            free = [i for i in idx if i not in domain.fixed]
+            room = max(limit - len(held), 0)
+            order = torch.randperm(len(free), generator=generator).tolist()
+            zeros.update({free[j]: 0.0 for j in order[room:]})
+        try:
+            sub = search_domain(encoder, {**domain.fixed, **zeros})
+        except InfeasibleRequestError:
+            continue  # this face cannot meet a constraint (e.g. a lower bound on a component)
+        count = n // faces + (1 if face < n % faces else 0)
+        samples.append(_sample_polytope(encoder, sub, count, seed + 7919 * (face + 1)))
+    if not samples:
+        return torch.empty(0, encoder.dimension, dtype=torch.float64)
+    X = torch.cat(samples)
+    return X[feasible(encoder, X)]
+
+
+def _polish_faces(acq_function: AcquisitionFunction, encoder: Encoder, domain: SearchDomain,
+                  config: OptimizerConfig, X: Tensor) -> Tensor:
+    """The designs ``X`` (snapped, so on faces) and, for the supports of the best
+    :data:`FACES_POLISHED` distinct faces among them, the acquisition re-optimised on that
+    face; all sorted by acquisition value, best first."""
+    with torch.no_grad():
+        values = acq_function(X.unsqueeze(-2))
+    order = values.argsort(descending=True)
+    X, values = X[order], values[order]
+    seen: set[tuple[int, ...]] = set()
+    polished = [X]
+    for row in X:
+        zeros = {i: 0.0 for idx, _ in encoder.cardinality_groups for i in idx
+                 if i not in domain.fixed and float(row[i]) == 0.0}
+        key = tuple(sorted(zeros))
+        if key in seen or not zeros:
+            continue
+        seen.add(key)
+        try:
+            face = search_domain(encoder, {**domain.fixed, **zeros})
+        except InfeasibleRequestError:
+            continue
+        reduced = FixedFeatureAcquisitionFunction(
+            acq_function, d=face.dimension, columns=list(face.fixed),
+            values=list(face.fixed.values()))
+        start = row[face.free].reshape(1, 1, -1) \
+            if face.free and not (face.discrete_dims or face.cat_dims) else None
+        polished.append(encoder.snap(face.expand(_optimize(reduced, face, config, starts=start)),
+                                     fixed=face.fixed))
+        if len(seen) == FACES_POLISHED:
+            break
+    candidates = torch.cat(polished)
+    with torch.no_grad():
+        values = acq_function(candidates.unsqueeze(-2))
+    return candidates[values.argsort(descending=True)]
 
 
 def _reduce(constraint: LinearConstraintTuple, fixed: Mapping[int, float],

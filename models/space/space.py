@@ -15,6 +15,11 @@ that order (parameters in declaration order, then the groups):
   and ``x_i = total * e_i / sum_j e_j``. Uniform ``u`` gives points uniform on the simplex
   (a flat Dirichlet), and the last component is ``total`` minus the others, so a group sums
   to ``total`` to the last bit.
+* composition group with a cardinality limit ("at most ``m < k`` non-zero ingredients"):
+  ``k + m`` coordinates. The first ``k`` choose the support, the ``m`` components with the
+  smallest coordinates (for uniform ``u``, every ``m``-subset equally likely); the last ``m``
+  spread ``total`` over the support as above (flat Dirichlet on that face); the other
+  components are exactly 0. Every point is feasible, so no draw is ever rejected.
 
 This module imports torch; :mod:`models.space` itself stays torch-free, so import this module
 by its full name.
@@ -187,26 +192,58 @@ class SequenceParameter:
 Parameter = ContinuousParameter | IntegerParameter | CategoricalParameter | SequenceParameter
 
 
+#: A component at most this fraction of its group's total counts as zero (not an ingredient)
+#: when a cardinality limit is checked.
+NONZERO_TOLERANCE = 1e-9
+
+
 @dataclass(frozen=True)
 class CompositionGroup:
-    """Fractions ``components`` in ``[0, total]`` that sum to ``total``."""
+    """Fractions ``components`` in ``[0, total]`` that sum to ``total``, optionally with at
+    most ``max_nonzero`` of them non-zero (a cardinality limit: "at most 3 ingredients")."""
 
     name: str
     components: tuple[str, ...]
     total: float = 1.0
+    max_nonzero: int | None = None
 
     def __post_init__(self) -> None:
         if len(self.components) < 2 or len(set(self.components)) != len(self.components):
             raise ValueError(f"composition {self.name!r}: need at least two distinct components")
         if not (math.isfinite(self.total) and self.total > 0):
             raise ValueError(f"composition {self.name!r}: total must be positive")
+        if self.max_nonzero is not None and self.max_nonzero < 1:
+            raise ValueError(f"composition {self.name!r}: max_nonzero must be at least 1, "
+                             f"got {self.max_nonzero}")
+
+    @property
+    def limit(self) -> int | None:
+        """The cardinality limit when it binds (``max_nonzero < k``), else ``None``."""
+        m = self.max_nonzero
+        return m if m is not None and m < len(self.components) else None
 
     @property
     def width(self) -> int:
-        return len(self.components)
+        k = len(self.components)
+        return k if self.limit is None else k + self.limit
+
+    def nonzero_count(self, values: Tensor) -> Tensor:
+        """`n` counts of non-zero components (above :data:`NONZERO_TOLERANCE` x total) of
+        `n x k` amounts."""
+        return (values > NONZERO_TOLERANCE * self.total).sum(dim=-1)
 
     def _decode(self, u: Tensor) -> Tensor:
-        """`n x k` fractions of ``total`` from `n x k` unit coordinates, uniform on the simplex."""
+        """`n x k` amounts summing to ``total`` from `n x width` unit coordinates: uniform on
+        the simplex, or on a uniformly chosen face of ``limit`` components."""
+        k, m = len(self.components), self.limit
+        if m is None:
+            return self._spread(u)
+        support = u[:, :k].argsort(dim=-1)[:, :m].sort(dim=-1).values
+        values = torch.zeros(u.shape[0], k, dtype=u.dtype, device=u.device)
+        return values.scatter_(-1, support, self._spread(u[:, k:]))
+
+    def _spread(self, u: Tensor) -> Tensor:
+        """`n x j` amounts summing to ``total``, a flat Dirichlet from `n x j` coordinates."""
         spacings = -torch.log(u.clamp(_U_MIN, _U_MAX))
         values = (spacings / spacings.sum(dim=-1, keepdim=True) * self.total).clamp_(0.0,
                                                                                    self.total)
@@ -282,7 +319,8 @@ class Space:
             raise ValueError(f"unknown parameter type or missing field {exc}") from None
         compositions = tuple(
             CompositionGroup(name=g["name"], components=tuple(g["components"]),
-                             total=float(g.get("total", 1.0)))
+                             total=float(g.get("total", 1.0)),
+                             max_nonzero=_optional_int(g.get("max_nonzero")))
             for g in data.get("compositions", ()))
         constraints = tuple(
             LinearConstraint(coefficients=tuple((n, float(c))
@@ -412,6 +450,25 @@ class Space:
         return all(lc.holds(sum(coef * float(design[name]) for name, coef in lc.coefficients))
                    for lc in self.linear_constraints)
 
+    def satisfies_cardinality(self, design: Mapping[str, Any]) -> bool:
+        """Whether every composition group of a design has at most ``max_nonzero`` non-zero
+        components (above :data:`NONZERO_TOLERANCE` x total).
+
+        Example:
+            >>> space = Space.from_dict({"compositions": [
+            ...     {"name": "mix", "components": ["a", "b", "c"], "max_nonzero": 2}]})
+            >>> space.satisfies_cardinality({"a": 0.5, "b": 0.5, "c": 0.0})
+            True
+        """
+        for group in self.compositions:
+            if group.max_nonzero is None:
+                continue
+            count = sum(float(design[c]) > NONZERO_TOLERANCE * group.total
+                        for c in group.components)
+            if count > group.max_nonzero:
+                return False
+        return True
+
     def _columns(self, u: Tensor) -> list[Tensor]:
         """The decoded column(s) of each parameter, then of each group, in order: values, or
         indices into the choices / alphabet."""
@@ -432,6 +489,10 @@ class Space:
 
 def _optional_float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 _PARSERS: dict[str, Any] = {

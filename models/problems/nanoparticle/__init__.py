@@ -61,5 +61,6 @@ SPEC = ProblemSpec(
     has_simulator=True,
     implementation="models.problems.nanoparticle.problem:NanoparticleProblem",
     options_validator="models.problems.nanoparticle.options:validate",
+    design_plot="models.problems.nanoparticle.plot:design_plot",
     strategies=("space_filling", "bayesian"),
 )

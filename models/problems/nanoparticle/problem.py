@@ -254,6 +254,27 @@ def from_unit(u: Tensor) -> Tensor:
     return torch.stack(columns, dim=-1)
 
 
+def to_unit(X: Tensor) -> Tensor:
+    r"""The search coordinates of natural-unit designs: the inverse of :func:`from_unit`.
+
+    Args:
+        X: `n x 8` designs.
+
+    Returns:
+        `n x 7` coordinates in ``[0, 1]`` (the cholesterol share is 0 when ``a = 1``).
+    """
+    columns = []
+    for k, (low, high) in enumerate(BOX_BOUNDS):
+        if FEATURES[k] in ("particle_size", "dose"):
+            lo, hi = np.log(low), np.log(high)
+            columns.append((torch.log(X[:, k]) - lo) / (hi - lo))
+        else:
+            columns.append((X[:, k] - low) / (high - low))
+    a, c = X[:, 5], X[:, 7]
+    columns += [a, torch.where(a < 1.0, c / (1.0 - a).clamp_min(1e-300), torch.zeros_like(c))]
+    return torch.stack(columns, dim=-1).clamp(0.0, 1.0)
+
+
 @functools.cache
 def dense_search(points: int = DENSE_POINTS, starts: int = REFINED_STARTS) -> ReferenceOptimum:
     r"""The best safe formulation: a dense scrambled-Sobol search refined by SLSQP.

@@ -6,7 +6,6 @@ its design picture."""
 from __future__ import annotations
 
 import importlib
-import math
 import subprocess
 import sys
 
@@ -19,7 +18,6 @@ from models.problems.nanoparticle import COMPLEMENT_THRESHOLD, SPEC
 from models.problems.nanoparticle.options import validate
 from models.problems.nanoparticle.plot import design_plot
 from models.problems.nanoparticle.problem import (
-    BOX_BOUNDS,
     FEATURES,
     NOISE_SD,
     NanoparticleProblem,
@@ -27,6 +25,7 @@ from models.problems.nanoparticle.problem import (
     dense_search,
     from_unit,
     t_cell_activation,
+    to_unit,
     truth,
 )
 from models.space.space import Space
@@ -58,6 +57,8 @@ def test_spec_is_torch_free_and_describes_the_problem() -> None:
     assert tuple(SPEC.strategies or ()) == ("space_filling", "bayesian")
     module, _, attr = (SPEC.implementation or "").partition(":")
     assert getattr(importlib.import_module(module), attr) is NanoparticleProblem
+    module, _, attr = (SPEC.options_validator or "").partition(":")
+    assert getattr(importlib.import_module(module), attr) is validate
 
 
 def test_options_fill_defaults_and_refuse_bad_values() -> None:
@@ -116,17 +117,14 @@ def test_reference_optimum_is_safe_on_the_boundary_and_unbeaten() -> None:
 
 
 def _unit_of(design: dict[str, float]) -> torch.Tensor:
-    """The search coordinates of :func:`from_unit` of one design (its inverse)."""
-    u = []
-    for k, (low, high) in enumerate(BOX_BOUNDS):
-        value = design[FEATURES[k]]
-        if FEATURES[k] in ("particle_size", "dose"):
-            u.append((math.log(value) - math.log(low)) / (math.log(high) - math.log(low)))
-        else:
-            u.append((value - low) / (high - low))
-    a = design["ionizable_lipid"]
-    u += [a, design["cholesterol"] / (1.0 - a)]
-    return torch.tensor(u, dtype=torch.float64)
+    """The search coordinates of one design."""
+    x = torch.tensor([[design[name] for name in FEATURES]], dtype=torch.float64)
+    return to_unit(x)[0]
+
+
+def test_to_unit_inverts_from_unit() -> None:
+    u = torch.rand(256, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    assert torch.allclose(to_unit(from_unit(u)), u, atol=1e-12)
 
 
 @pytest.mark.slow
