@@ -70,6 +70,8 @@ Trainer = Callable[[TrainRequest], TrainedModel]
 TRAINERS: dict[str, str] = {
     "gp": "models.bo.training:train",
     "deep_ensemble": "models.surrogates.campaign_training:train",
+    "pinn": "models.pinn.cases.trainer:train_pinn",
+    "neural_ode": "models.pinn.cases.trainer:train_neural_ode",
 }
 
 

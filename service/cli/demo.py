@@ -27,7 +27,7 @@ from service.jobs import publish_jobs, submit
 from service.migrate import upgrade
 from service.repositories import campaigns as campaign_rows
 from service.repositories import projects as project_rows
-from service.schemas.campaign import CampaignCreate, Evaluator, Strategy
+from service.schemas.campaign import CampaignCreate, CampaignSummary, Evaluator, Strategy
 
 DEMO_PROJECT = "demo"
 JOB_TIMEOUT_S = 300.0
@@ -62,6 +62,9 @@ def run_demo(*, rounds: int, batch: int, problem: str, home: Path | None,
                 console.print(table)
                 raise SystemExit(f"job failed: {failed}")
         console.print(table)
+        best = _best_design(project_id, campaign_id)
+        if best is not None:
+            console.print(best)
     finally:
         _stop_worker(worker)
 
@@ -148,22 +151,42 @@ def _failed_jobs(campaign_id: uuid.UUID, since_job: uuid.UUID) -> list[str]:
 
 def _rounds_table() -> Table:
     table = Table(title="designloop demo: suggest -> simulate -> observe")
-    for column in ("round", "observations", "failed", "pending", "model", "best feasible", "at",
+    for column in ("round", "observations", "failed", "infeasible", "model", "best feasible",
                    "s"):
-        table.add_column(column, justify="right" if column != "at" else "left")
+        table.add_column(column, justify="right")
     return table
 
 
-def _add_row(table: Table, round_index: int, project_id: uuid.UUID, campaign_id: uuid.UUID,
-             seconds: float) -> None:
+def _summary(project_id: uuid.UUID, campaign_id: uuid.UUID) -> tuple[CampaignSummary,
+                                                                     int | None]:
+    """The campaign's summary and its latest model version number."""
     with session_scope() as session:
         campaign = campaign_rows.get_campaign(session, project_id, campaign_id)
         summary = campaign_rows.summarize(session, campaign)
         model = session.scalar(select(func.max(ModelVersion.number)).where(
             ModelVersion.campaign_id == campaign_id))
+    return summary, model
+
+
+def _add_row(table: Table, round_index: int, project_id: uuid.UUID, campaign_id: uuid.UUID,
+             seconds: float) -> None:
+    summary, model = _summary(project_id, campaign_id)
     best = summary.best
-    at = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                   for k, v in (best or {}).get("parameters", {}).items())
+    infeasible = (f"{summary.infeasible_suggestions}/{summary.observed_suggestions}"
+                  if summary.observed_suggestions else "-")
     table.add_row(str(round_index), str(summary.observations), str(summary.failed_observations),
-                  str(summary.pending_suggestions), f"v{model}" if model else "-",
-                  f"{best['value']:.4g}" if best else "-", at or "-", f"{seconds:.1f}")
+                  infeasible, f"v{model}" if model else "-",
+                  f"{best['value']:.4g}" if best else "-", f"{seconds:.1f}")
+
+
+def _best_design(project_id: uuid.UUID, campaign_id: uuid.UUID) -> Table | None:
+    """The best feasible design so far, one parameter per row."""
+    best = _summary(project_id, campaign_id)[0].best
+    if best is None:
+        return None
+    table = Table(title=f"best feasible design: {best['objective']} = {best['value']:.4g}")
+    table.add_column("parameter")
+    table.add_column("value", justify="right")
+    for name, value in best["parameters"].items():
+        table.add_row(name, f"{value:.4g}" if isinstance(value, float) else str(value))
+    return table

@@ -217,7 +217,7 @@ def wait_for_job(project_id: uuid.UUID, job_id: uuid.UUID, timeout_s: float = 60
 
 
 @app.command()
-def demo(rounds: int = 5, batch: int = 4, problem: str = "branin",
+def demo(rounds: int = 8, batch: int = 4, problem: str = "nanoparticle",
          strategy: Annotated[str, typer.Option(
              help="space_filling, bayesian, inverse_design, sequence_design (as the problem "
                   "offers).")] = "bayesian",

@@ -12,14 +12,16 @@ from service.schemas.base import ReadModel, StrictModel
 
 #: Model kinds a campaign can train on demand (``models.training.TRAINERS``, kept equal by a
 #: test).
-ModelKind = Literal["gp", "deep_ensemble"]
+ModelKind = Literal["gp", "deep_ensemble", "pinn", "neural_ode"]
 MODEL_KINDS: tuple[str, ...] = get_args(ModelKind)
 
 
 class TrainModelRequest(StrictModel):
     """Train a model version of the campaign now (a job): ``gp`` (one GP per outcome, with
-    leave-one-out quality) or ``deep_ensemble`` (options: the ensemble's settings, e.g.
-    ``members``, ``epochs``)."""
+    leave-one-out quality), ``deep_ensemble`` (options: the ensemble's settings, e.g.
+    ``members``, ``epochs``), ``pinn`` or ``neural_ode`` (options: ``case``, one of the
+    built-in physics cases — ``fisher_kpp_forward``, ``fisher_kpp_inverse``,
+    ``neo_hookean_bar``; ``protein_expression`` — and its ``config``)."""
 
     kind: ModelKind
     options: dict[str, Any] = Field(default_factory=dict)

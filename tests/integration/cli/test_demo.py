@@ -29,8 +29,8 @@ SCIENCE_TIMINGS = {"DESIGNLOOP_JOB_SOFT_TIME_LIMIT_S": "150", "DESIGNLOOP_JOB_TI
 def _run_demo(settings: Settings, rounds: int) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **settings_env(settings), **SCIENCE_TIMINGS, "COLUMNS": "160"}
     return subprocess.run(
-        [sys.executable, "-m", "service.cli.main", "demo", "--rounds", str(rounds),
-         "--batch", "3"], env=env, capture_output=True, text=True, timeout=200, check=False)
+        [sys.executable, "-m", "service.cli.main", "demo", "--problem", "branin", "--rounds",
+         str(rounds), "--batch", "3"], env=env, capture_output=True, text=True, timeout=200, check=False)
 
 
 def test_demo_runs_rounds_and_resumes(db: str, settings: Settings) -> None:

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from models.training import TRAINERS, load_trainer
+from models.pinn.cases.trainer import reporter
+from models.space.space import Space
+from models.training import TRAINERS, TrainRequest, load_trainer
 from service.config import Settings
 from service.db.engine import session_scope
 from service.db.tables import ModelVersion
@@ -96,3 +98,48 @@ def test_a_bad_train_request_fails_the_job_readably(
     error = job_row(job_id).error
     assert error is not None and error["type"] == error_type and needle in error["message"]
     assert versions(campaign_id) == []
+
+
+def test_training_progress_reads_as_epochs_and_loss_terms() -> None:
+    seen: list[tuple[float, str]] = []
+    request = TrainRequest(space=Space.from_dict({"parameters": [
+        {"type": "continuous", "name": "x", "lower": 0, "upper": 1}]}), observations=[],
+        objectives=[], constraints=[], progress=lambda f, m: seen.append((f, m)))
+    report = reporter(request, budget=200)
+    report(50, {"pde": 1.5e-3, "bc": float("nan")})
+    report(400, {"pde": 1e-4})
+    assert seen == [(0.25, "epoch 50/200: pde=0.0015"), (1.0, "epoch 400/200: pde=0.0001")]
+
+
+@pytest.mark.parametrize(("kind", "case", "config", "metric"), [
+    ("pinn", "neo_hookean_bar", {"adam_epochs": 60, "lbfgs_iterations": 10}, "rel_l2"),
+    ("neural_ode", "protein_expression", {"epochs_per_stage": 4, "horizons": [0.5, 1.0]},
+     "solver"),
+])
+def test_physics_model_versions_train_as_jobs(
+        project_key: tuple[uuid.UUID, str], science_timings: Settings, kind: str, case: str,
+        config: dict[str, Any], metric: str) -> None:
+    """A built-in physics case trains in a job; the version keeps the weights, the case's
+    settings and its error against the reference (or its solver statistics)."""
+    project_id, _ = project_key
+    campaign_id = make_campaign(project_id)
+    job_id = make_job(project_id, campaign_id, kind=JobKind.train,
+                      params={"kind": kind, "options": {"case": case, "config": config}})
+    assert run_job(job_id, train.handle) is Outcome.succeeded, job_row(job_id).error
+    (version,) = versions(campaign_id)
+    assert version.kind == kind and version.config["case"] == case
+    assert any(metric in key for key in version.metrics), sorted(version.metrics)
+    with session_scope() as session:
+        weights = session.scalar(select(ModelVersion.weights).where(
+            ModelVersion.id == version.id))
+    assert weights
+
+
+def test_a_physics_case_of_the_wrong_kind_is_refused(project_key: tuple[uuid.UUID, str]
+                                                     ) -> None:
+    project_id, _ = project_key
+    job_id = make_job(project_id, make_campaign(project_id), kind=JobKind.train,
+                      params={"kind": "pinn", "options": {"case": "protein_expression"}})
+    assert run_job(job_id, train.handle) is Outcome.failed
+    error = job_row(job_id).error
+    assert error is not None and error["details"] == {"option": "case"}
