@@ -13,13 +13,13 @@ live picture, and the call raises when the job is cancelled or out of time.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from models.design.rounds import Progress, TrainedModel
 from models.errors import ScienceError
+from models.importing import resolve
 from models.problems.base import Problem
 from models.space.space import Space
 
@@ -77,11 +77,5 @@ TRAINERS: dict[str, str] = {
 
 def load_trainer(kind: str) -> Trainer:
     """The trainer of a model kind (imports its module)."""
-    try:
-        target = TRAINERS[kind]
-    except KeyError:
-        raise UnknownModelKindError(
-            f"unknown model kind {kind!r}; known: {sorted(TRAINERS)}") from None
-    module_name, _, attr = target.partition(":")
-    trainer: Trainer = getattr(importlib.import_module(module_name), attr)
+    trainer: Trainer = resolve(TRAINERS, kind, UnknownModelKindError, "model kind")
     return trainer

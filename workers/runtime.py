@@ -186,6 +186,14 @@ class JobContext:
     def params(self) -> dict[str, Any]:
         return self.job.params
 
+    @property
+    def campaign_id(self) -> uuid.UUID:
+        """The job's campaign; a campaign job without one fails with a readable error."""
+        if self.job.campaign_id is None:
+            raise InvalidInput(f"a {self.job.kind.value} job needs a campaign",
+                               field="campaign_id")
+        return self.job.campaign_id
+
     def check(self) -> None:
         """Raise if this attempt must stop: lease lost, or the in-task deadline passed.
 

@@ -23,12 +23,12 @@ Shapes are the public API's JSON shapes (``service.schemas``), read directly:
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from models.errors import ScienceError
+from models.importing import resolve
 from models.problems.base import Problem
 from models.space.space import Space
 
@@ -156,11 +156,5 @@ STRATEGIES: dict[str, str] = {
 
 def load_strategy(kind: str) -> Strategy:
     """The ``propose`` function of a strategy kind (imports its module)."""
-    try:
-        target = STRATEGIES[kind]
-    except KeyError:
-        raise UnknownStrategyError(
-            f"unknown strategy {kind!r}; known: {sorted(STRATEGIES)}") from None
-    module_name, _, attr = target.partition(":")
-    propose: Strategy = getattr(importlib.import_module(module_name), attr)
+    propose: Strategy = resolve(STRATEGIES, kind, UnknownStrategyError, "strategy")
     return propose

@@ -64,9 +64,7 @@ class Evaluation:
 
 def handle(ctx: JobContext) -> None:
     """Evaluate the job's still-pending suggestions and store one observation for each."""
-    project_id, campaign_id = ctx.job.project_id, ctx.job.campaign_id
-    if campaign_id is None:
-        raise InvalidInput("an evaluate job needs a campaign", field="campaign_id")
+    project_id, campaign_id = ctx.job.project_id, ctx.campaign_id
     wanted = _suggestion_ids(ctx.params)
     with session_scope() as session:
         campaign = get_campaign(session, project_id, campaign_id)

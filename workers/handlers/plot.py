@@ -32,9 +32,7 @@ DesignPlot = Callable[[Any, dict[str, Any]], bytes]
 def handle(ctx: JobContext) -> None:
     """Render the design of the job's cache row with its problem's ``design_plot``."""
     plot_id = _plot_id(ctx.params)
-    campaign_id = ctx.job.campaign_id
-    if campaign_id is None:
-        raise InvalidInput("a plot job needs a campaign", field="campaign_id")
+    campaign_id = ctx.campaign_id
     with session_scope() as session:
         campaign = get_campaign(session, ctx.job.project_id, campaign_id)
         row = session.get(PlotImage, plot_id)

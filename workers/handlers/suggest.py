@@ -88,7 +88,7 @@ def handle(ctx: JobContext) -> None:
     """Compute and store the designs; on a lost race, recompute from the fresh state."""
     count = _count(ctx.params)
     for attempt in range(1, MAX_RACE_RETRIES + 1):
-        state = read_state(ctx.job.project_id, _campaign_id(ctx), ctx.params)
+        state = read_state(ctx.job.project_id, ctx.campaign_id, ctx.params)
         wanted = count - len(state.reused)
         result = _compute(ctx, state, wanted) if wanted > 0 else RoundResult(designs=[])
         ctx.progress(0.9, "storing designs")
@@ -215,9 +215,3 @@ def _count(params: dict[str, Any]) -> int:
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise InvalidInput(f"count must be a positive integer, got {count!r}", field="count")
     return count
-
-
-def _campaign_id(ctx: JobContext) -> uuid.UUID:
-    if ctx.job.campaign_id is None:
-        raise InvalidInput("a suggest job needs a campaign", field="campaign_id")
-    return ctx.job.campaign_id

@@ -31,7 +31,7 @@ SOURCE = "train"
 
 def handle(ctx: JobContext) -> None:
     kind, options = _kind(ctx.params), ctx.params.get("options") or {}
-    campaign_id = _campaign_id(ctx)
+    campaign_id = ctx.campaign_id
     with session_scope() as session:
         campaign = get_campaign(session, ctx.job.project_id, campaign_id)
         spec = campaign_spec(campaign)
@@ -66,9 +66,3 @@ def _kind(params: dict[str, Any]) -> str:
     if not isinstance(kind, str) or not kind:
         raise InvalidInput(f"a train job needs a model kind, got {kind!r}", field="kind")
     return kind
-
-
-def _campaign_id(ctx: JobContext) -> uuid.UUID:
-    if ctx.job.campaign_id is None:
-        raise InvalidInput("a train job needs a campaign", field="campaign_id")
-    return ctx.job.campaign_id

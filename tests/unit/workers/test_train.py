@@ -18,8 +18,9 @@ from service.db.tables import ModelVersion
 from service.enums import JobKind
 from service.schemas.model_version import MODEL_KINDS
 from tests.unit.workers.factories import job_row, make_campaign, make_job
+from tests.unit.workers.test_strategies import model_versions as versions
 from tests.unit.workers.test_strategies import observe_with_branin, rows, suggest_now
-from workers.handlers import train
+from workers.handlers import evaluate, suggest, train
 from workers.runtime import Outcome, run_job
 
 pytestmark = pytest.mark.timeout(120)
@@ -43,15 +44,6 @@ def train_now(project_id: uuid.UUID, campaign_id: uuid.UUID, kind: str,
     job_id = make_job(project_id, campaign_id, kind=JobKind.train,
                       params={"kind": kind, "options": options or {}})
     return run_job(job_id, train.handle)
-
-
-def versions(campaign_id: uuid.UUID) -> list[ModelVersion]:
-    with session_scope() as session:
-        found = list(session.scalars(select(ModelVersion).where(
-            ModelVersion.campaign_id == campaign_id).order_by(ModelVersion.number)))
-        for row in found:
-            session.expunge(row)
-        return found
 
 
 def test_gp_versions_carry_quality_and_warm_start(project_key: tuple[uuid.UUID, str],
@@ -143,3 +135,13 @@ def test_a_physics_case_of_the_wrong_kind_is_refused(project_key: tuple[uuid.UUI
     assert run_job(job_id, train.handle) is Outcome.failed
     error = job_row(job_id).error
     assert error is not None and error["details"] == {"option": "case"}
+
+
+@pytest.mark.parametrize("handler", [train.handle, suggest.handle, evaluate.handle])
+def test_a_campaign_job_without_a_campaign_fails_readably(
+        project_key: tuple[uuid.UUID, str], handler: Any) -> None:
+    project_id, _ = project_key
+    job_id = make_job(project_id, None, kind=JobKind.train, params={"kind": "gp", "count": 1})
+    assert run_job(job_id, handler) is Outcome.failed
+    error = job_row(job_id).error
+    assert error is not None and "needs a campaign" in error["message"]
