@@ -11,12 +11,14 @@ Tests that stop or kill a server start their own on a spare port (see ``tests/se
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from service.config import Settings, override_settings
@@ -102,16 +104,41 @@ def settings_env(s: Settings) -> dict[str, str]:
     return env
 
 
+#: Tries of the between-tests wipe: a worker or API process of the previous test may still be
+#: finishing a transaction (a reaper pass, a last job), and PostgreSQL may pick the TRUNCATE as
+#: the victim of the resulting deadlock; it is then simply tried again.
+TRUNCATE_TRIES = 5
+
+
 def truncate_all(url: str) -> None:
     engine = create_engine(url)
+    try:
+        for attempt in range(1, TRUNCATE_TRIES + 1):
+            try:
+                _wipe(engine)
+                return
+            except OperationalError as exc:
+                if attempt == TRUNCATE_TRIES or not _is_lock_conflict(exc):
+                    raise
+                time.sleep(0.2 * attempt)
+    finally:
+        engine.dispose()
+
+
+def _wipe(engine: Engine) -> None:
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL lock_timeout = '5s'"))
             names = ", ".join(t.name for t in Base.metadata.sorted_tables)
             conn.execute(text(f"TRUNCATE {names} CASCADE"))
         else:
             for table in reversed(Base.metadata.sorted_tables):
                 conn.execute(table.delete())
-    engine.dispose()
+
+
+def _is_lock_conflict(exc: OperationalError) -> bool:
+    message = str(exc.orig).lower()
+    return "deadlock" in message or "lock timeout" in message or "database is locked" in message
 
 
 @pytest.fixture
