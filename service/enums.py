@@ -63,3 +63,5 @@ class PlotKind(str, enum.Enum):
     pareto = "pareto"
     parity = "parity"
     design = "design"
+    #: Loss terms over training of the latest model version that stored curves.
+    training = "training"

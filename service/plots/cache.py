@@ -29,8 +29,8 @@ from service.db.tables import Campaign, Job, ModelVersion, Observation, PlotImag
 from service.enums import JobKind, JobStatus, PlotKind
 from service.errors import Conflict, InvalidInput
 from service.jobs import submit
-from service.plots import convergence, pareto, parity
-from service.plots.data import experiments, pareto_axes, parity_points
+from service.plots import convergence, pareto, parity, training
+from service.plots.data import experiments, latest_loss_curves, pareto_axes, parity_points
 from service.repositories.campaigns import best_feasible, campaign_spec
 from service.repositories.suggestions import get_suggestion
 
@@ -106,6 +106,12 @@ def render(session: Session, campaign: Campaign, kind: PlotKind) -> bytes:
         return pareto.render(experiments(session, campaign), axes, title=title)
     if kind == PlotKind.parity:
         return parity.render(parity_points(session, campaign), title=title)
+    if kind == PlotKind.training:
+        found = latest_loss_curves(session, campaign.id)
+        if found is None:
+            return training.render([], title=title)
+        label, curves = found
+        return training.render(curves, title=f"{title}: model {label}")
     raise InvalidInput(f"{kind.value} pictures are rendered by a worker", field=["path", "kind"])
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.db.tables import Campaign, Observation, Suggestion
+from service.db.tables import Campaign, ModelVersion, Observation, Suggestion
 from service.repositories.campaigns import campaign_spec, is_feasible
 from service.repositories.observations import all_observations
 from service.schemas.campaign import CampaignSpec
@@ -127,3 +127,16 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if math.isfinite(value) else None
+
+
+def latest_loss_curves(session: Session, campaign_id: uuid.UUID
+                       ) -> tuple[str, list[dict[str, Any]]] | None:
+    """``("v<number> <kind>", curves)`` of the newest model version that stored loss curves."""
+    rows = session.execute(select(ModelVersion.number, ModelVersion.kind, ModelVersion.metrics)
+                           .where(ModelVersion.campaign_id == campaign_id)
+                           .order_by(ModelVersion.number.desc())).all()
+    for number, kind, metrics in rows:
+        curves = (metrics or {}).get("loss_curves")
+        if isinstance(curves, list) and curves:
+            return f"v{number} {kind}", [c for c in curves if isinstance(c, dict)]
+    return None

@@ -23,7 +23,7 @@ from models.problems.registry import problem_specs
 from models.space.space import Space
 from service.config import Settings
 from service.db.engine import session_scope
-from service.db.tables import Campaign, PlotImage
+from service.db.tables import Campaign, ModelVersion, PlotImage
 from service.enums import JobKind
 from service.plots.figure import PNG_SIGNATURE, new_figure, to_png
 from service.repositories.suggestions import store_suggestions
@@ -270,3 +270,20 @@ def test_the_api_draws_without_torch(settings: Settings, project_key: tuple[uuid
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "NO TORCH", result.stdout
+
+
+def test_the_training_picture_follows_the_latest_model_with_curves(
+        client: TestClient, headers: dict[str, str]) -> None:
+    campaign = client.post("/v1/campaigns", headers=headers,
+                           json={"name": "pinn", "problem": "branin"}).json()
+    url = f"/v1/campaigns/{campaign['id']}/plots/training"
+    empty = client.get(url, headers=headers)
+    assert empty.status_code == 200 and empty.content.startswith(b"\x89PNG")
+    with session_scope() as session:
+        session.add(ModelVersion(campaign_id=uuid.UUID(campaign["id"]), number=1, kind="pinn",
+                                 config={}, metrics={"loss_curves": [
+                                     {"epoch": e, "pde": 1.0 / (e + 1), "bc": 0.1}
+                                     for e in range(0, 100, 10)]}))
+    drawn = client.get(url, headers=headers)
+    assert drawn.status_code == 200 and drawn.content != empty.content
+    assert drawn.headers["etag"] != empty.headers["etag"]

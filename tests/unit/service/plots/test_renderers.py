@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from service.plots import convergence, pareto, parity
+from service.plots import convergence, pareto, parity, training
 from service.plots.data import Experiment, ParityPoint
 from service.plots.figure import PNG_SIGNATURE
 from service.repositories.reprocess import design_distance
@@ -93,3 +93,17 @@ def test_renderers_import_no_torch() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60)
     assert out.stdout.strip() == "False"
+
+
+def test_training_terms_keep_positive_finite_losses_by_epoch() -> None:
+    curves = [{"epoch": 0, "pde": 1.0, "bc": 0.5, "seconds": 0.1},
+              {"epoch": 10, "pde": 0.1, "bc": float("nan"), "error": 0.0},
+              {"epoch": 20, "pde": 0.01, "bc": 0.05, "converged": True}]
+    assert training.terms(curves) == {"pde": [(0.0, 1.0), (10.0, 0.1), (20.0, 0.01)],
+                                      "bc": [(0.0, 0.5), (20.0, 0.05)]}
+
+
+def test_training_picture_is_a_png_with_or_without_curves() -> None:
+    assert training.render([{"epoch": 1, "loss": 2.0}, {"epoch": 2, "loss": 1.0}],
+                           "t").startswith(PNG_SIGNATURE)
+    assert training.render([], "t").startswith(PNG_SIGNATURE)
