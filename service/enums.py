@@ -65,3 +65,6 @@ class PlotKind(str, enum.Enum):
     design = "design"
     #: Loss terms over training of the latest model version that stored curves.
     training = "training"
+    #: The latest trained model against its truth (a field against its reference,
+    #: trajectories against data), drawn by the train job.
+    model = "model"

@@ -32,7 +32,7 @@ def upgrade() -> None:
     op.create_table('plot_images',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('campaign_id', sa.Uuid(), nullable=False),
-    sa.Column('kind', sa.Enum('convergence', 'pareto', 'parity', 'design', 'training', name='plot_kind', native_enum=False, create_constraint=True, length=16), nullable=False),
+    sa.Column('kind', sa.Enum('convergence', 'pareto', 'parity', 'design', 'training', 'model', name='plot_kind', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.Column('state_key', sa.String(length=64), nullable=False),
     sa.Column('parameters', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('png', sa.LargeBinary(), nullable=True),

@@ -116,12 +116,15 @@ class TrainedModel:
         config: JSON-ready configuration (architecture, hyperparameters) that produced it.
         metrics: JSON-ready quality and training figures (held-out error, calibration,
             step size used, timings).
+        figure: A PNG of the model against its truth (a field against its reference,
+            trajectories against data), when the trainer draws one.
     """
 
     kind: str
     weights: bytes | None
     config: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    figure: bytes | None = None
 
 
 @dataclass(frozen=True)

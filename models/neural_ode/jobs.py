@@ -10,13 +10,14 @@ from typing import Any
 import torch
 
 from models.design.rounds import TrainedModel
-from models.physics.protein_expression import ExpressionParameters
+from models.physics.protein_expression import ExpressionParameters, generate_dataset
 
 from .design import DosingProblem, design_schedule
 from .protein import (
     ExpressionCase,
     HybridExpressionField,
     build_batch,
+    predict,
     prediction_error,
     verify_schedule,
 )
@@ -80,4 +81,22 @@ def protein_expression(config: Mapping[str, Any],
                              **verify_schedule(design.doses, s.horizon, s.design_target,
                                                s.max_dose)}
     return TrainedModel("neural_ode", state_bytes(field),
-                        {"case": "protein_expression", **asdict(s)}, metrics)
+                        {"case": "protein_expression", **asdict(s)}, metrics,
+                        figure=_figure(field, case, metrics))
+
+
+def _figure(field: HybridExpressionField, case: ExpressionCase,
+            metrics: Mapping[str, Any]) -> bytes:
+    """Learned trajectories against the training data and the unseen doses' ground truth."""
+    from models.pinn.cases.figures import trajectories_vs_data
+
+    params = ExpressionParameters()
+    data = generate_dataset(case.train_doses, case.horizon, case.n_times, case.noise,
+                            case.seed, params)
+    y0 = params.initial_state()
+    return trajectories_vs_data(
+        lambda doses, times: predict(field, doses, times, y0),
+        [d.times for d in data], [d.values for d in data], [d.dose for d in data],
+        case.test_doses, case.horizon,
+        "protein expression, hybrid neural ODE: unseen doses at 2x horizon "
+        f"{metrics['unseen_dose_rel_error_2x_horizon']:.1%} off", params)

@@ -75,6 +75,8 @@ def campaign_plot(session: Session, campaign: Campaign, kind: PlotKind, *,
     """
     if kind == PlotKind.design:
         return _design(session, campaign, suggestion_id=suggestion_id, refresh=refresh)
+    if kind == PlotKind.model:
+        return _model_picture(session, campaign)
     if suggestion_id is not None:
         raise InvalidInput("suggestion_id chooses the design of a design picture only",
                            field=["query", "suggestion_id"])
@@ -201,6 +203,28 @@ def _design_parameters(session: Session, campaign: Campaign,
         raise InvalidInput("the campaign has no feasible observation yet: choose a design "
                            "with suggestion_id", field=["query", "suggestion_id"])
     return dict(best["parameters"])
+
+
+def _model_picture(session: Session, campaign: Campaign) -> PlotAnswer:
+    """The picture the latest train job drew of its model (see :func:`store_model_png`)."""
+    row = session.scalar(select(PlotImage).options(undefer(PlotImage.png)).where(
+        PlotImage.campaign_id == campaign.id, PlotImage.kind == PlotKind.model)
+        .order_by(PlotImage.created_at.desc()).limit(1))
+    if row is None or row.png is None:
+        raise InvalidInput("no trained model of this campaign has a picture yet: train a "
+                           "pinn or neural_ode model version (POST /v1/campaigns/{id}/models)",
+                           field=["path", "kind"])
+    return PlotAnswer(state_key=row.state_key, png=row.png)
+
+
+def store_model_png(session: Session, campaign_id: uuid.UUID, version: ModelVersion,
+                    png: bytes) -> PlotImage:
+    """Keep the train job's picture of its model version (in the job's fenced transaction)."""
+    row = PlotImage(campaign_id=campaign_id, kind=PlotKind.model,
+                    state_key=_digest([RENDERER_VERSION, "model", version.id]), png=png)
+    session.add(row)
+    session.flush()
+    return row
 
 
 def store_design_png(session: Session, plot_id: uuid.UUID, png: bytes) -> PlotImage:

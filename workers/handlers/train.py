@@ -19,6 +19,7 @@ from models.space.space import Space
 from models.training import TrainRequest, load_trainer
 from service.db.engine import session_scope
 from service.errors import InvalidInput
+from service.plots.cache import store_model_png
 from service.repositories.campaigns import campaign_spec, get_campaign
 from service.repositories.model_versions import create_model_version, latest_weights
 from service.repositories.observations import observation_payloads
@@ -58,7 +59,10 @@ def _store(ctx: JobContext, session: Session, campaign_id: uuid.UUID, kind: str,
         session, campaign.id, kind=model.kind,
         config={**model.config, "strategy": f"{SOURCE}:{kind}"}, metrics=model.metrics,
         weights=model.weights, job_id=ctx.job.id)
-    return {"model_version_id": str(version.id), "number": version.number, "kind": model.kind}
+    if model.figure is not None:
+        store_model_png(session, campaign.id, version, model.figure)
+    return {"model_version_id": str(version.id), "number": version.number, "kind": model.kind,
+            "picture": model.figure is not None}
 
 
 def _kind(params: dict[str, Any]) -> str:

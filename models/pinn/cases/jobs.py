@@ -11,6 +11,7 @@ from models.physics.hyperelastic import BarProblem, NeoHookean
 
 from ..training import PINNConfig, PINNResult, train_pinn
 from . import fisher_kpp as fk
+from .figures import bar_displacement, field_vs_reference
 from .neo_hookean import bar_error, bar_problem
 from .registry import Progress, settings_from, state_bytes
 
@@ -58,14 +59,17 @@ def fisher_kpp_forward(config: Mapping[str, Any], progress: Progress) -> Trained
     """Forward Fisher–KPP; metric ``rel_l2`` against the converged reference."""
     s = settings_from(FisherSettings, config)
     case = fk.default_case(diffusivity=s.diffusivity, rate=s.rate)
-    points, values = fk.reference_points(fk.reference(case))
+    ref = fk.reference(case)
+    points, values = fk.reference_points(ref)
     problem, net = fk.forward_problem(case, width=s.width, depth=s.depth, hard=s.hard,
                                       seed=s.seed)
     result = train_pinn(problem, net, s.training(), progress)
+    error = fk.relative_l2(net, points, values)
     return TrainedModel("pinn", state_bytes(net), {"case": "fisher_kpp_forward", **asdict(s)},
-                        {"rel_l2": fk.relative_l2(net, points, values),
-                         "seconds": result.seconds, "epochs": result.epochs,
-                         "loss_curves": _curves(result)})
+                        {"rel_l2": error, "seconds": result.seconds, "epochs": result.epochs,
+                         "loss_curves": _curves(result)},
+                        figure=field_vs_reference(
+                            net, ref, f"Fisher-KPP forward: relative L2 {error:.2e}"))
 
 
 def fisher_kpp_inverse(config: Mapping[str, Any], progress: Progress) -> TrainedModel:
@@ -79,11 +83,15 @@ def fisher_kpp_inverse(config: Mapping[str, Any], progress: Progress) -> Trained
     result = train_pinn(problem, net, s.training(), progress)
     d, r = result.coefficients["D"], result.coefficients["r"]
     points, values = fk.reference_points(ref)
+    title = (f"Fisher-KPP inverse: D = {d:.4g} (true {case.diffusivity:g}), "
+             f"r = {r:.4g} (true {case.rate:g})")
     return TrainedModel("pinn", state_bytes(net), {"case": "fisher_kpp_inverse", **asdict(s)},
                         {"D": d, "r": r, "D_rel_error": abs(d / case.diffusivity - 1),
                          "r_rel_error": abs(r / case.rate - 1),
                          "rel_l2": fk.relative_l2(net, points, values),
-                         "seconds": result.seconds, "loss_curves": _curves(result)})
+                         "seconds": result.seconds, "loss_curves": _curves(result)},
+                        figure=field_vs_reference(net, ref, title,
+                                                  sensors=data.points.double().numpy()))
 
 
 @dataclass(frozen=True)
@@ -112,7 +120,10 @@ def neo_hookean_bar(config: Mapping[str, Any], progress: Progress) -> TrainedMod
     result = train_pinn(problem, net, PINNConfig(
         adam_epochs=s.adam_epochs, lbfgs_iterations=s.lbfgs_iterations,
         learning_rate=s.learning_rate, dtype="float64", seed=s.seed), progress)
+    error = bar_error(net, bar)
     return TrainedModel("pinn", state_bytes(net), {"case": "neo_hookean_bar", **asdict(s)},
-                        {"rel_l2": bar_error(net, bar), "seconds": result.seconds,
+                        {"rel_l2": error, "seconds": result.seconds,
                          "energy": result.history[-1]["loss"],
-                         "loss_curves": _curves(result)})
+                         "loss_curves": _curves(result)},
+                        figure=bar_displacement(
+                            net, bar, f"neo-Hookean bar (Deep Ritz): relative L2 {error:.2e}"))

@@ -15,7 +15,10 @@ from models.training import TRAINERS, TrainRequest, load_trainer
 from service.config import Settings
 from service.db.engine import session_scope
 from service.db.tables import ModelVersion
-from service.enums import JobKind
+from service.enums import JobKind, PlotKind
+from service.errors import InvalidInput
+from service.plots.cache import campaign_plot
+from service.repositories.campaigns import get_campaign
 from service.schemas.model_version import MODEL_KINDS
 from tests.unit.workers.factories import job_row, make_campaign, make_job
 from tests.unit.workers.test_strategies import model_versions as versions
@@ -124,7 +127,19 @@ def test_physics_model_versions_train_as_jobs(
     with session_scope() as session:
         weights = session.scalar(select(ModelVersion.weights).where(
             ModelVersion.id == version.id))
+        picture = campaign_plot(session, get_campaign(session, project_id, campaign_id),
+                                PlotKind.model)
     assert weights
+    assert picture.png is not None and picture.png.startswith(b"\x89PNG")
+    assert job_row(job_id).result["picture"] is True  # type: ignore[index]
+
+
+def test_a_campaign_without_a_trained_physics_model_has_no_model_picture(
+        project_key: tuple[uuid.UUID, str]) -> None:
+    project_id, _ = project_key
+    campaign_id = make_campaign(project_id)
+    with session_scope() as session, pytest.raises(InvalidInput, match="train a pinn"):
+        campaign_plot(session, get_campaign(session, project_id, campaign_id), PlotKind.model)
 
 
 def test_a_physics_case_of_the_wrong_kind_is_refused(project_key: tuple[uuid.UUID, str]
