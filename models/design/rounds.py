@@ -66,8 +66,10 @@ class RoundRequest:
         options: The campaign's ``strategy.options`` (validated by the API).
         seed: Seeds everything random; the same request gives the same designs.
         state: The strategy's own state from the previous round (JSON), e.g. a Sobol position.
-        previous_model: The latest model version's weights of this strategy's model kind, for
-            a warm start (``None`` for the first).
+        previous_model: The weights of the latest model version this strategy builds on (its
+            own, for a warm start; or, per :data:`STRATEGY_MODELS`, one trained by a train
+            job); ``None`` when there is none.
+        previous_config: That model version's configuration (architecture, settings).
         problem: The campaign's problem implementation (a simulator, physics, a predictor)
             when it has one; ``None`` for lab-only problems.
         progress: Progress callback.
@@ -84,6 +86,7 @@ class RoundRequest:
     seed: int = 0
     state: Mapping[str, Any] = field(default_factory=dict)
     previous_model: bytes | None = None
+    previous_config: Mapping[str, Any] = field(default_factory=dict)
     problem: Problem | None = None
     progress: Progress = _no_progress
 
@@ -154,7 +157,12 @@ STRATEGIES: dict[str, str] = {
     "bayesian": "models.bo.round:propose",
     "inverse_design": "models.design.active_learning:propose",
     "sequence_design": "models.sequence.round:propose",
+    "ode_design": "models.neural_ode.round:propose",
 }
+
+#: Strategies that design through a model trained by a train job rather than their own: the
+#: model versions they read (``config["strategy"]`` of the version).
+STRATEGY_MODELS: dict[str, str] = {"ode_design": "train:neural_ode"}
 
 
 def load_strategy(kind: str) -> Strategy:

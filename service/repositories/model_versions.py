@@ -50,15 +50,15 @@ def create_model_version(session: Session, campaign_id: uuid.UUID, *, kind: str,
 
 
 def latest_weights(session: Session, campaign_id: uuid.UUID, *, strategy: str
-                   ) -> tuple[uuid.UUID, bytes | None] | None:
-    """The newest model version made by ``strategy`` (its id and weights), for a warm start."""
-    row = session.execute(
+                   ) -> tuple[uuid.UUID, bytes | None, dict[str, Any]] | None:
+    """The newest model version made by ``strategy``: its id, weights and configuration."""
+    rows = session.execute(
         select(ModelVersion.id, ModelVersion.config)
         .where(ModelVersion.campaign_id == campaign_id)
         .order_by(ModelVersion.number.desc())).all()
-    for version_id, config in row:
+    for version_id, config in rows:
         if (config or {}).get("strategy") == strategy:
             weights = session.scalar(select(ModelVersion.weights)
                                      .where(ModelVersion.id == version_id))
-            return version_id, weights
+            return version_id, weights, dict(config)
     return None

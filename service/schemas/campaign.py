@@ -34,7 +34,8 @@ class OutcomeConstraint(StrictModel):
 
 #: The strategy kinds a campaign may choose; each is implemented in ``models`` (see
 #: ``models.design.rounds.STRATEGIES``, which a test keeps equal to this list).
-StrategyKind = Literal["space_filling", "bayesian", "inverse_design", "sequence_design"]
+StrategyKind = Literal["space_filling", "bayesian", "inverse_design", "sequence_design",
+                       "ode_design"]
 STRATEGY_KINDS: tuple[str, ...] = get_args(StrategyKind)
 
 
@@ -55,7 +56,8 @@ class Strategy(StrictModel):
     """How the next designs are chosen: ``space_filling`` (Sobol), ``bayesian`` (a
     space-filling start, then constrained BO), ``inverse_design`` (gradient design through a
     deep-ensemble surrogate, active learning), ``sequence_design`` (gradient design through a
-    structure predictor). Options of the model-based kinds are documented with each."""
+    structure predictor), ``ode_design`` (dosing schedules by gradient through the campaign's
+    trained neural ODE). Options of the model-based kinds are documented with each."""
 
     kind: StrategyKind = "space_filling"
     options: dict[str, Any] = Field(default_factory=dict)

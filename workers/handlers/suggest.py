@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from models.design.rounds import RoundRequest, RoundResult, load_strategy
+from models.design.rounds import STRATEGY_MODELS, RoundRequest, RoundResult, load_strategy
 from models.problems.registry import get_spec, load_problem
 from models.space.keys import design_key
 from models.space.space import Space
@@ -78,6 +78,7 @@ class CampaignState:
     taken: frozenset[str]
     reused: list[uuid.UUID]
     previous_model: bytes | None
+    previous_config: dict[str, Any]
 
     @property
     def evaluator(self) -> str:
@@ -118,7 +119,8 @@ def read_state(project_id: uuid.UUID, campaign_id: uuid.UUID,
         client_id = params.get("client_id")
         reused = ([row.id for row in pending_for_client(session, campaign.id, client_id)]
                   if client_id else [])
-        previous = latest_weights(session, campaign.id, strategy=kind)
+        previous = latest_weights(session, campaign.id,
+                                  strategy=STRATEGY_MODELS.get(kind, kind))
         return CampaignState(
             project_id=project_id, campaign_id=campaign.id, problem=campaign.problem,
             spec=spec, seed=campaign.seed, strategy_kind=kind, strategy_options=options,
@@ -127,7 +129,8 @@ def read_state(project_id: uuid.UUID, campaign_id: uuid.UUID,
             observations=observation_payloads(session, campaign.id),
             pending=pending_designs(session, campaign.id),
             taken=frozenset(taken_design_keys(session, campaign.id)), reused=reused,
-            previous_model=previous[1] if previous else None)
+            previous_model=previous[1] if previous else None,
+            previous_config=previous[2] if previous else {})
 
 
 def _compute(ctx: JobContext, state: CampaignState, count: int) -> RoundResult:
@@ -139,7 +142,8 @@ def _compute(ctx: JobContext, state: CampaignState, count: int) -> RoundResult:
         objectives=[o.model_dump() for o in state.spec.objectives],
         constraints=[c.model_dump() for c in state.spec.constraints], count=count,
         options=state.strategy_options, seed=state.seed, state=state.strategy_state,
-        previous_model=state.previous_model, problem=_problem(state),
+        previous_model=state.previous_model, previous_config=state.previous_config,
+        problem=_problem(state),
         progress=lambda fraction, message: ctx.progress(0.05 + 0.8 * fraction, message))
     result = load_strategy(state.strategy_kind)(request)
     return replace(result, designs=_new_designs(result, state))
