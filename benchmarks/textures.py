@@ -12,7 +12,7 @@ wall time):
 
 1. ``active_learning``: the ``inverse_design`` strategy (:mod:`models.design.active_learning`)
    in a loop with the simulator: Sobol start, deep ensemble, inverse design, simulate, repeat
-   until :func:`~models.design.active_learning.converged` or the budget;
+   until :func:`~models.design.stopping.stopped_improving` or the budget;
 2. ``bayesian``: designloop's constrained BO (:func:`models.bo.suggest.suggest`, qLogNEI with
    the load constraint) on the same budget as (1) and the same Sobol start;
 3. ``gradient``: gradient inverse design directly through the differentiable simulator
@@ -57,7 +57,6 @@ from models.bo.suggest import suggest
 from models.design.active_learning import (
     ActiveLearningOptions,
     best_feasible,
-    converged,
     propose,
 )
 from models.design.inverse import (
@@ -67,6 +66,7 @@ from models.design.inverse import (
     inverse_design,
 )
 from models.design.rounds import RoundRequest
+from models.design.stopping import stopped_improving
 from models.problems.texture import default_space
 from models.problems.texture.problem import TextureProblem
 from models.space.keys import design_key
@@ -229,7 +229,8 @@ def _loop(problem: TextureProblem, setup: Setup, trace: Trace, rounds: int,
         observations += [{"parameters": d, "outcomes": {"load": o[0], "friction": o[1]}}
                          for d, o in zip(designs, out.tolist(), strict=True)]
         history.append(best_feasible(observations, OBJECTIVES, constraints))
-        if r == rounds or (stop and converged(history, patience=setup.al_patience, rtol=1e-3)):
+        if r == rounds or (stop and stopped_improving(
+                history, goal="minimize", patience=setup.al_patience, min_improvement=1e-3)):
             break
         designs, state = step(observations, state, r, batch)
 

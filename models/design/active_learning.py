@@ -44,8 +44,8 @@ Options (``strategy.options``, all optional; see :class:`ActiveLearningOptions`)
 ``min_trust_radius``, ``cluster_distance``, ``inner_iterations``, ``outer_iterations``,
 ``constraint_margin``, ``initial_basis``, ``radius_levels``, ``consistency``, ``local_points``.
 
-:func:`converged` is the stopping rule of an auto-looping simulator campaign: the best
-*simulated* feasible objective stopped improving.
+An auto-looping simulator campaign stops by :func:`models.design.stopping.stopped_improving`
+applied to :func:`best_feasible` of the *simulated* observations after each round.
 """
 
 from __future__ import annotations
@@ -73,8 +73,7 @@ from models.space.keys import design_key
 from models.space.space import ContinuousParameter, Space
 from models.surrogates import DeepEnsemble, EnsembleConfig
 
-__all__ = ["ActiveLearningError", "ActiveLearningOptions", "best_feasible", "converged",
-           "propose"]
+__all__ = ["ActiveLearningError", "ActiveLearningOptions", "best_feasible", "propose"]
 
 F64 = torch.float64
 
@@ -643,34 +642,3 @@ def _meets(value: Any, constraint: Mapping[str, Any]) -> bool:
     t = float(constraint["threshold"])
     return float(value) <= t if constraint["op"] == "<=" else float(value) >= t
 
-
-def converged(history: Sequence[float | None], *, patience: int = 3, rtol: float = 1e-3,
-              maximize: bool = False) -> bool:
-    r"""Whether an auto-looping simulator campaign should stop: the simulated objective stopped
-    improving.
-
-    ``history[k]`` is the best *simulated* feasible objective value after round ``k`` (use
-    :func:`best_feasible` on the observations up to that round; None while nothing is
-    feasible). The campaign has converged when the last ``patience`` rounds improved that best
-    by less than ``rtol`` relative to its magnitude (at least 1e-12 absolute):
-
-    .. math:: |b_{K} - b_{K - p}| \le \mathrm{rtol}\,\max(|b_{K-p}|, 10^{-12})
-
-    in the improving direction. Fewer than ``patience + 1`` rounds, or no feasible value
-    ``patience`` rounds ago, is never converged.
-
-    Example:
-        >>> converged([1.0, 0.8, 0.7999, 0.7999, 0.7999])
-        True
-        >>> converged([1.0, 0.8, 0.75, 0.7])
-        False
-    """
-    if patience < 1 or rtol < 0:
-        raise ValueError("patience must be >= 1 and rtol >= 0")
-    if len(history) < patience + 1:
-        return False
-    before, now = history[-patience - 1], history[-1]
-    if before is None or now is None:
-        return False
-    gain = (now - before) if maximize else (before - now)
-    return gain <= rtol * max(abs(before), 1e-12)
