@@ -15,37 +15,21 @@ version's job and served as the campaign's ``model`` picture.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from torch import nn
 
+from models.figures import new_figure, to_png
 from models.physics.hyperelastic import BarProblem
 from models.physics.hyperelastic.reference import bar_reference
 from models.physics.protein_expression import ExpressionParameters
 from models.physics.protein_expression.model import simulate
 from models.physics.reaction_diffusion.reference import ReferenceSolution
 
-DPI = 100
-
 #: ``predict(doses, times) -> len(times) x len(doses) x 2`` states of a learned model.
 Predictor = Callable[[Sequence[float], np.ndarray], np.ndarray]
-
-
-def _figure(width_in: float, height_in: float) -> Figure:
-    figure = Figure(figsize=(width_in, height_in), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _png(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
 
 
 def field_vs_reference(net: nn.Module, ref: ReferenceSolution, title: str,
@@ -66,7 +50,7 @@ def field_vs_reference(net: nn.Module, ref: ReferenceSolution, title: str,
     with torch.no_grad():
         learned = net(points.to(dtype)).double().numpy().reshape(tt.shape)
     reference = ref.u[:, ::stride_x]
-    figure = _figure(13.0, 3.8)
+    figure = new_figure(13.0, 3.8)
     panels = figure.subplots(1, 3)
     extent = (float(x[0]), float(x[-1]), float(t[0]), float(t[-1]))
     limits = (float(reference.min()), float(reference.max()))
@@ -87,7 +71,7 @@ def field_vs_reference(net: nn.Module, ref: ReferenceSolution, title: str,
         panel.set_xlabel("x")
         panel.set_ylabel("t")
     figure.suptitle(title)
-    return _png(figure)
+    return to_png(figure)
 
 
 def bar_displacement(net: nn.Module, bar: BarProblem, title: str, n: int = 101) -> bytes:
@@ -97,7 +81,7 @@ def bar_displacement(net: nn.Module, bar: BarProblem, title: str, n: int = 101) 
     dtype = next(net.parameters()).dtype
     with torch.no_grad():
         learned = net(torch.from_numpy(x).reshape(-1, 1).to(dtype)).double().numpy()[:, 0]
-    figure = _figure(6.4, 4.2)
+    figure = new_figure(6.4, 4.2)
     axes = figure.add_subplot()
     axes.plot(x, exact, color="black", linewidth=2.0, label="exact")
     axes.plot(x, learned, color="tab:orange", linestyle="--", label="Deep Ritz")
@@ -106,7 +90,7 @@ def bar_displacement(net: nn.Module, bar: BarProblem, title: str, n: int = 101) 
     axes.grid(alpha=0.3)
     axes.legend()
     axes.set_title(title)
-    return _png(figure)
+    return to_png(figure)
 
 
 def trajectories_vs_data(predict: Predictor, data_times: Sequence[np.ndarray],
@@ -128,7 +112,7 @@ def trajectories_vs_data(predict: Predictor, data_times: Sequence[np.ndarray],
     times = np.linspace(0.0, 2.0 * horizon, 121)
     doses = [*train_doses, *test_doses]
     learned = predict(doses, times)
-    figure = _figure(12.0, 4.2)
+    figure = new_figure(12.0, 4.2)
     panels = figure.subplots(1, 2)
     colors = [f"C{i % 10}" for i in range(len(doses))]
     for species, panel in enumerate(panels):
@@ -149,4 +133,4 @@ def trajectories_vs_data(predict: Predictor, data_times: Sequence[np.ndarray],
         panel.grid(alpha=0.3)
     panels[1].legend(fontsize="x-small", ncol=2)
     figure.suptitle(f"{title} (dots: data; dotted: ground truth; grey line: training horizon)")
-    return _png(figure)
+    return to_png(figure)

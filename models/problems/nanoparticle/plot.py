@@ -14,14 +14,12 @@ object API with the Agg canvas: no global pyplot state, safe in a worker.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from typing import Any
 
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
+from models.figures import new_figure, to_png
 from models.problems.nanoparticle.problem import (
     BOX_BOUNDS,
     FEATURES,
@@ -55,15 +53,13 @@ def design_plot(problem: NanoparticleProblem, parameters: Mapping[str, Any]) -> 
         True
     """
     x = problem.design_tensor([parameters])[0]
-    figure = Figure(figsize=(10, 4.2), dpi=100)
+    figure = new_figure(10.0, 4.2, constrained=False)
     left, right = figure.subplots(1, 2)
     _charge_peg_panel(left, x, problem.threshold)
     _dose_panel(right, x, problem.threshold)
     figure.suptitle("Nanoparticle formulation in the in-silico lab (noise-free truth)")
     figure.tight_layout()
-    buffer = io.BytesIO()
-    FigureCanvasAgg(figure).print_png(buffer)
-    return buffer.getvalue()
+    return to_png(figure)
 
 
 def _charge_peg_panel(axes: Any, x: torch.Tensor, threshold: float) -> None:

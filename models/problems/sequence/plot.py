@@ -10,16 +10,14 @@ coloured by letter, contacts dotted.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import torch
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
+from models.figures import new_figure, to_png
 from models.problems.base import DesignError
 from models.problems.sequence.problem import SequenceProblem
 
@@ -49,8 +47,7 @@ def design_plot(problem: SequenceProblem, parameters: Mapping[str, Any]) -> byte
         one_hot = torch.nn.functional.one_hot(problem.oracle.check([text]),
                                               problem.alphabet.size).float()
         predicted = problem.boltzmann_predictor()(one_hot)[0].numpy()
-    figure = Figure(figsize=(13.0, 5.0), dpi=100)
-    FigureCanvasAgg(figure)
+    figure = new_figure(13.0, 5.0, constrained=False)
     map_ax, predicted_ax, fold_ax = figure.subplots(1, 3)
     _maps(map_ax, target_map, ground_map)
     image = predicted_ax.imshow(predicted, cmap="viridis", vmin=0.0, vmax=1.0)
@@ -64,9 +61,7 @@ def design_plot(problem: SequenceProblem, parameters: Mapping[str, Any]) -> byte
                     f"{float(verification.target_gap[0]):.3g} {problem.alphabet.units}: "
                     f"{verdict}")
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return to_png(figure)
 
 
 def _maps(ax: Axes, target: np.ndarray, ground: np.ndarray) -> None:

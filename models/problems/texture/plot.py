@@ -8,15 +8,14 @@ state, safe in a worker thread). Left: the film :math:`h` in units of :math:`h_\
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from models.figures import new_figure, to_png
 from models.physics.lubrication import LubricationSolution
 from models.problems.base import DesignError
 from models.problems.texture.problem import TextureProblem
@@ -48,8 +47,7 @@ def design_plot(problem: TextureProblem, parameters: Mapping[str, Any]) -> bytes
     X = torch.tensor([[float(parameters[n]) for n in names]], dtype=torch.float64)
     with torch.no_grad():
         sol = problem.solve(X)
-    figure = Figure(figsize=(10.0, 4.0), dpi=100)
-    FigureCanvasAgg(figure)
+    figure = new_figure(10.0, 4.0, constrained=False)
     film_ax, pressure_ax = figure.subplots(1, 2)
     if problem.grid.is_line:
         _line(film_ax, pressure_ax, sol)
@@ -59,9 +57,7 @@ def design_plot(problem: TextureProblem, parameters: Mapping[str, Any]) -> bytes
                     f"f = {float(sol.friction[0]):.4g}, f/w = "
                     f"{float(sol.friction_coefficient[0]):.4g}")
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return to_png(figure)
 
 
 def _line(film_ax: Axes, pressure_ax: Axes, sol: LubricationSolution) -> None:
