@@ -75,6 +75,12 @@ class OptimizerConfig:
 
     Attributes:
         num_restarts: Gradient-based restarts per candidate.
+        simplex_restarts: Restarts per candidate where composition groups are searched in
+            stick-breaking coordinates (:mod:`models.bo.simplex`): all restarts go into one
+            batched L-BFGS-B solve whose cost is mostly the per-evaluation overhead, so 8
+            cost about what 4 do, and on the nanoparticle lab they recovered the acquisition
+            values that 4 restarts in these coordinates missed (measured, see
+            ``benchmarks/bayesopt.py``'s notes).
         raw_samples: Random points from which the restarts are chosen.
         max_iterations: Cap on the iterations of one continuous (L-BFGS-B / SLSQP) solve.
         max_alternating: Cap on the discrete/continuous alternations of the mixed optimiser.
@@ -86,14 +92,24 @@ class OptimizerConfig:
             greedy). Joint: a batch of 8 costs 1.2-2x one design instead of 5-7x, but the
             larger problem is optimised less well by the same restarts (measured in
             ``benchmarks/bayesopt.py``), so greedy stays the default.
+        warm_iterations: Sequential greedy only (continuous spaces, composition groups
+            included): after the first design of a batch, each next step starts from the
+            previous step's local optima that are still acceptable (the acquisition only
+            changed near the design just made pending) plus the ``num_restarts`` best of
+            ``raw_samples`` fresh designs, and runs at most this many iterations. ``0``
+            restarts every step from scratch. On the nanoparticle lab (24 observations) 10
+            cut the CPU time of q = 8 from 6.3x to 3.7x that of q = 1 with acquisition
+            values of the batch no worse (``benchmarks/bayesopt.py``'s q timing).
     """
 
     num_restarts: int = 4
+    simplex_restarts: int = 8
     raw_samples: int = 128
     max_iterations: int = 50
     max_alternating: int = 4
     pool_size: int = 2048
     joint_batch: bool = False
+    warm_iterations: int = 0
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ taken, else the pool's best. An empty pool raises the filter's error, or
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -65,6 +66,7 @@ from torch import Tensor
 from models.bo.config import OptimizerConfig
 from models.bo.encoding import Encoder, LinearConstraintTuple
 from models.bo.errors import InfeasibleRequestError
+from models.bo.simplex import SimplexAcquisition, SimplexMap, simplex_map
 from models.errors import ScienceError
 
 #: Largest violation of a linear constraint or composition sum accepted in a suggestion,
@@ -296,10 +298,17 @@ def optimize_acquisition(acq_function: AcquisitionFunction, encoder: Encoder, *,
                     chosen.append(row)
             if chosen:
                 acq_function.set_X_pending(torch.cat(before + chosen))
+        previous: Tensor | None = None
         for step in range(len(chosen), q):
             acceptable = _Acceptable(encoder, before + chosen, accept)
-            restarts = encoder.snap(domain.expand(_optimize(reduced, domain, config)),
+            starts = _warm_starts(reduced, encoder, domain, config, previous, acceptable,
+                                  seed + step)
+            stage = config if starts is None else dataclasses.replace(
+                config, max_iterations=config.warm_iterations)
+            restarts = encoder.snap(domain.expand(_optimize(reduced, domain, stage,
+                                                            starts=starts)),
                                     fixed=domain.fixed)
+            previous = restarts
             if encoder.cardinality_groups:
                 restarts = _polish_faces(acq_function, encoder, domain, config, restarts)
             ok = acceptable(restarts)
@@ -314,6 +323,32 @@ def optimize_acquisition(acq_function: AcquisitionFunction, encoder: Encoder, *,
     finally:
         acq_function.set_X_pending(X_pending)
     return Candidates(X=torch.cat(chosen), replaced=replaced)
+
+
+def _warm_starts(acq_function: AcquisitionFunction, encoder: Encoder, domain: SearchDomain,
+                 config: OptimizerConfig, previous: Tensor | None, acceptable: _Acceptable,
+                 seed: int) -> Tensor | None:
+    """`r x 1 x d_free` starts for the next greedy step: the previous step's local optima that
+    are still acceptable (the chosen design is now pending) plus the ``num_restarts`` best of
+    ``raw_samples`` fresh random designs (one batched evaluation); ``None`` (fresh restarts)
+    when warm starts are off, on the first step, or for mixed, cardinality-limited or
+    otherwise linearly constrained spaces."""
+    if not config.warm_iterations or previous is None or not domain.free or \
+            domain.discrete_dims or domain.cat_dims or encoder.cardinality_groups:
+        return None
+    mapping = simplex_map(domain.bounds, domain.inequality_constraints,
+                          domain.equality_constraints)
+    if mapping is not None:
+        fresh = mapping.to_features(mapping.sample(config.raw_samples, 1, seed))
+    elif not (domain.inequality_constraints or domain.equality_constraints):
+        fresh = draw_sobol_samples(domain.bounds, n=config.raw_samples, q=1, seed=seed)
+    else:
+        return None
+    with torch.no_grad():
+        values = acq_function(fresh)
+    best = fresh[values.argsort(descending=True)[:config.num_restarts]]
+    kept = previous[acceptable(previous)][:, domain.free].unsqueeze(-2)
+    return torch.cat([kept, best.to(kept)])
 
 
 def _optimize(acq_function: AcquisitionFunction, domain: SearchDomain,
@@ -336,6 +371,10 @@ def _optimize(acq_function: AcquisitionFunction, domain: SearchDomain,
                      # on our formulation problems.
                      "initialization_strategy": "random"})
         return X.reshape(1, -1).detach()
+    mapping = simplex_map(domain.bounds, domain.inequality_constraints,
+                          domain.equality_constraints)
+    if mapping is not None:
+        return _optimize_simplex(acq_function, mapping, config, q=1, starts=starts)
     X, values = optimize_acqf(
         acq_function, bounds=domain.bounds, q=1, num_restarts=config.num_restarts,
         raw_samples=config.raw_samples, inequality_constraints=inequalities,
@@ -343,7 +382,10 @@ def _optimize(acq_function: AcquisitionFunction, domain: SearchDomain,
         return_best_only=False,
         # A shorter hit-and-run chain for the raw samples than BoTorch's 10000 / 32: they
         # only seed the restarts.
-        options={"maxiter": config.max_iterations, "n_burnin": 500, "n_thinning": 8})
+        options={"maxiter": config.max_iterations, "n_burnin": 500, "n_thinning": 8,
+                 # Every start in one batched solve (an evaluation costs about the same for
+                 # 4 or 16 designs: its overhead dominates).
+                 "batch_limit": config.num_restarts if starts is None else starts.shape[0]})
     assert values is not None
     order = values.reshape(-1).argsort(descending=True)
     return X.reshape(-1, X.shape[-1])[order].detach()
@@ -354,6 +396,10 @@ def _optimize_joint(acq_function: AcquisitionFunction, domain: SearchDomain,
     """`q x d_free`: one joint optimisation of the whole batch (continuous features only),
     the acquisition evaluated on all ``q`` designs at once rather than ``q`` sequential
     optimisations."""
+    mapping = simplex_map(domain.bounds, domain.inequality_constraints,
+                          domain.equality_constraints)
+    if mapping is not None:
+        return _optimize_simplex(acq_function, mapping, config, q=q)[:q]
     X, _ = optimize_acqf(
         acq_function, bounds=domain.bounds, q=q, num_restarts=config.num_restarts,
         raw_samples=config.raw_samples,
@@ -361,6 +407,27 @@ def _optimize_joint(acq_function: AcquisitionFunction, domain: SearchDomain,
         equality_constraints=domain.equality_constraints or None,
         options={"maxiter": config.max_iterations, "n_burnin": 500, "n_thinning": 8})
     return X.reshape(q, -1).detach()
+
+
+def _optimize_simplex(acq_function: AcquisitionFunction, mapping: SimplexMap,
+                      config: OptimizerConfig, *, q: int, starts: Tensor | None = None
+                      ) -> Tensor:
+    """:func:`_optimize` (``q = 1``: `r x d_free`, one row per restart, best first) or
+    :func:`_optimize_joint` (`q x d_free`, the best restart's batch) over stick-breaking
+    coordinates (:mod:`models.bo.simplex`): L-BFGS-B in a box, the restarts in one solve,
+    the raw samples uniform on the simplices."""
+    X, values = optimize_acqf(
+        SimplexAcquisition(acq_function, mapping), bounds=mapping.unit_bounds, q=q,
+        num_restarts=config.simplex_restarts, raw_samples=config.raw_samples,
+        batch_initial_conditions=None if starts is None else mapping.to_unit(starts),
+        return_best_only=False,
+        options={"maxiter": config.max_iterations,
+                 "batch_limit": config.simplex_restarts if starts is None else starts.shape[0]},
+        generator=mapping.sample)
+    assert values is not None
+    order = values.reshape(-1).argsort(descending=True)
+    X = mapping.to_features(X.detach())
+    return X.reshape(-1, q, X.shape[-1])[order].reshape(-1, X.shape[-1])
 
 
 class _Acceptable:
