@@ -66,6 +66,13 @@ class ODEField(nn.Module):
         super().__init__()
         self.stats = SolverStats()
         self.inputs: Tensor | None = None
+        #: ``(t, y)`` (detached) at the start of the solver's latest step: where a failed solve
+        #: got stuck, to tell a model producing NaN/inf from a stiff system.
+        self.last_state: tuple[Tensor, Tensor] | None = None
+        # all-finite flags of the derivatives of the current and the previous step attempt
+        # (tensors: no device synchronisation per evaluation; read only after a failure)
+        self._finite_now: Tensor | None = None
+        self._finite_before: Tensor | None = None
 
     def set_inputs(self, inputs: Tensor) -> None:
         """Controls `batch x k` for the next solves."""
@@ -77,10 +84,26 @@ class ODEField(nn.Module):
 
     def forward(self, t: Tensor, y: Tensor) -> Tensor:
         self.stats.nfe += 1
-        return self.rhs(t, y)
+        derivative = self.rhs(t, y)
+        finite = torch.isfinite(derivative.detach()).all()
+        self._finite_now = finite if self._finite_now is None else self._finite_now & finite
+        return derivative
+
+    def reset_watch(self) -> None:
+        """Forget the latest step and the finiteness of its derivatives (a new solve)."""
+        self.last_state = None
+        self._finite_now = self._finite_before = None
+
+    def met_non_finite(self) -> bool:
+        """Whether a derivative evaluated in the latest two step attempts (since
+        :meth:`reset_watch`) was NaN/inf: the model, not stiffness, stopped the solver."""
+        flags = [f for f in (self._finite_before, self._finite_now) if f is not None]
+        return not all(bool(f) for f in flags)
 
     def callback_step(self, t0: Tensor, y0: Tensor, dt: Tensor) -> None:
         self.stats.attempted += 1
+        self.last_state = (t0.detach(), y0.detach())
+        self._finite_before, self._finite_now = self._finite_now, None
 
     def callback_accept_step(self, t0: Tensor, y0: Tensor, dt: Tensor) -> None:
         self.stats.accepted += 1

@@ -8,6 +8,10 @@ fallback, and statistics.
   system), :class:`~.errors.StiffSolverError` is raised — or, with ``fallback`` set, the
   solve is repeated with the L-stable implicit :func:`~.implicit.sdirk2` (or a fixed-step
   torchdiffeq method such as ``"rk4"``) and counted in the statistics.
+* A model that produces NaN/inf is not stiff: before a failure is called stiffness, the
+  parameters, the state where the solver got stuck and the derivative there are checked, and a
+  non-finite one raises :class:`~.errors.NonFiniteFieldError` (whatever ``fallback`` says).
+  No trajectory with NaN/inf is ever returned, by the adaptive solver or the fallback.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import torch
 from torch import Tensor
 from torchdiffeq import odeint, odeint_adjoint
 
-from .errors import StiffSolverError
+from .errors import NonFiniteFieldError, StiffSolverError
 from .field import ODEField
 from .implicit import sdirk2
 
@@ -60,7 +64,44 @@ def _classify(error: AssertionError) -> str | None:
         return "step-size underflow"
     if "max_num_steps exceeded" in text:
         return "too many steps"
+    if "non-finite values in state" in text:
+        return "non-finite state"
     return None
+
+
+def _finite(x: Tensor) -> bool:
+    return bool(torch.isfinite(x).all())
+
+
+def _check_model(field: ODEField, y0: Tensor, t: Tensor, method: str) -> None:
+    """Raise :class:`NonFiniteFieldError` if the parameters, the initial state, the state where
+    the solver got stuck or the derivative there is NaN/inf (a failure that is not stiffness).
+    """
+    bad = [name for name, p in field.named_parameters() if not _finite(p.detach())]
+    if bad:
+        raise NonFiniteFieldError("parameters", method, parameters=bad)
+    if not _finite(y0):
+        raise NonFiniteFieldError("initial state", method, float(t[0]))
+    t_last, y_last = field.last_state or (t[0].detach(), y0.detach())
+    if not _finite(y_last):
+        raise NonFiniteFieldError("state", method, float(t_last))
+    with torch.no_grad():
+        derivative = field.rhs(t_last.to(y_last.dtype), y_last)
+    if not _finite(derivative) or field.met_non_finite():
+        # at the stuck state, or in the (tiny) last steps tried from it: not an overflow of a
+        # large trial step, the model's own output
+        raise NonFiniteFieldError("derivative", method, float(t_last))
+
+
+def _check_trajectory(field: ODEField, t: Tensor, states: Tensor, method: str) -> Tensor:
+    """``states``, if finite; else :class:`NonFiniteFieldError` (never returned silently)."""
+    finite = torch.isfinite(states.detach().reshape(len(t), -1)).all(dim=1)
+    if bool(finite.all()):
+        return states
+    bad = [name for name, p in field.named_parameters() if not _finite(p.detach())]
+    first = int((~finite).nonzero()[0, 0])
+    raise NonFiniteFieldError("parameters" if bad else "trajectory", method,
+                              None if bad else float(t[first]), parameters=bad)
 
 
 def _adaptive(field: ODEField, y0: Tensor, t: Tensor, options: SolverOptions) -> Tensor:
@@ -96,7 +137,9 @@ def solve(field: ODEField, y0: Tensor, t: Tensor, options: SolverOptions | None 
     """States `len(t) x *y0.shape` at the increasing times ``t``.
 
     Raises:
-        StiffSolverError: The adaptive solver failed and no fallback is set.
+        StiffSolverError: The adaptive solver failed (a stiff system) and no fallback is set.
+        NonFiniteFieldError: The model produced NaN/inf (parameters, state, derivative or the
+            trajectory of the solver or of the fallback), with or without a fallback.
 
     Example:
         >>> import torch
@@ -109,16 +152,27 @@ def solve(field: ODEField, y0: Tensor, t: Tensor, options: SolverOptions | None 
         True
     """
     options = options or SolverOptions()
+    field.reset_watch()
     try:
-        return _adaptive(field, y0, t, options)
+        states = _adaptive(field, y0, t, options)
     except AssertionError as error:
         reason = _classify(error)
         if reason is None:
             raise
+        try:
+            _check_model(field, y0, t, options.method)
+        except NonFiniteFieldError as non_finite:
+            raise non_finite from error
+        if reason == "non-finite state":     # not seen by the checks: still never stiffness
+            raise NonFiniteFieldError("state", options.method) from error
         if options.fallback is None:
             raise StiffSolverError(reason, options.method, str(error)) from error
         field.stats.fallbacks += 1
-        return _fallback(field, y0, t, options)
+        states = _fallback(field, y0, t, options)
+        return _check_trajectory(field, t, states, f"{options.fallback} fallback")
+    finally:
+        field.reset_watch()
+    return _check_trajectory(field, t, states, options.method)
 
 
 def solver_device(t: Tensor) -> torch.device:

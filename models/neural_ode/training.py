@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from .data import TrajectoryBatch
-from .errors import NonFiniteODELossError
+from .errors import NonFiniteFieldError, NonFiniteODELossError
 from .field import ODEField
 from .solve import SolverOptions, solve
 
@@ -90,7 +90,9 @@ def train_neural_ode(field: ODEField, data: TrajectoryBatch,
     """Train ``field`` in place on ``data``.
 
     Raises:
-        NonFiniteODELossError: The loss became NaN/inf.
+        NonFiniteODELossError: The loss became NaN/inf — or, as its subclass
+            :class:`~.errors.NonFiniteFieldError`, the model produced NaN/inf during a solve
+            (with the epoch in its details).
         StiffSolverError: The solver failed and no fallback is configured.
     """
     config = config or NeuralODEConfig()
@@ -110,10 +112,16 @@ def train_neural_ode(field: ODEField, data: TrajectoryBatch,
             for group in optimiser.param_groups:
                 group["lr"] = lr
             optimiser.zero_grad(set_to_none=True)
-            loss = trajectory_loss(field, stage, scale, config.solver)
+            try:
+                loss = trajectory_loss(field, stage, scale, config.solver)
+            except NonFiniteFieldError as error:
+                raise error.at_epoch(epoch) from error
             if not math.isfinite(float(loss.detach())):
-                raise NonFiniteODELossError(f"non-finite loss at epoch {epoch}",
-                                            {"epoch": epoch, "horizon": fraction})
+                raise NonFiniteODELossError(
+                    f"non-finite loss (NaN/inf) at epoch {epoch}, horizon {fraction:g} of the "
+                    "series: the predicted trajectories overflow the scaled squared error "
+                    "(a diverged model? lower the learning rate)",
+                    {"epoch": epoch, "horizon": fraction})
             loss.backward()
             optimiser.step()
             if epoch % config.log_every == 0:

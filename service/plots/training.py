@@ -3,7 +3,9 @@
 A physics model (PINN, neural ODE) stores its curves in ``metrics["loss_curves"]``: a list of
 ``{"epoch": n, <term>: value, ...}``. One line per term on a log scale, so a residual, a
 boundary term and an error against the reference can be read together; non-finite or
-non-positive values are left out of the line (a log scale cannot show them).
+non-positive values are left out of the line (a log scale cannot show them). Entries that are
+not loss terms — bookkeeping, a neural ODE's solver counters, a PINN's coefficient estimates
+(``coef_*``) — are not drawn.
 """
 
 from __future__ import annotations
@@ -14,8 +16,17 @@ from typing import Any
 
 from service.plots.figure import new_figure, note, to_png
 
-#: Keys of a curve point that are not loss terms.
-NOT_TERMS = frozenset({"epoch", "seconds", "stage", "horizon"})
+#: Keys of a curve point that are not loss terms: bookkeeping, and the solver counters a neural
+#: ODE's history carries (``models.neural_ode.field.SolverStats``; a test keeps them in step).
+NOT_TERMS = frozenset({"epoch", "seconds", "stage", "horizon",
+                       "nfe", "attempted", "accepted", "rejected", "fallbacks"})
+#: Prefixes of keys that are not loss terms (a PINN's coefficient estimates, ``coef_D``).
+NOT_TERM_PREFIXES = ("coef_",)
+
+
+def is_term(name: str) -> bool:
+    """Whether a curve point's key is a loss term (drawn) rather than bookkeeping."""
+    return name not in NOT_TERMS and not name.startswith(NOT_TERM_PREFIXES)
 
 
 def terms(curves: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[float, float]]]:
@@ -26,7 +37,7 @@ def terms(curves: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[float, fl
         if not isinstance(epoch, int | float):
             continue
         for name, value in point.items():
-            if name in NOT_TERMS or isinstance(value, bool) or not isinstance(value, int | float):
+            if not is_term(name) or isinstance(value, bool) or not isinstance(value, int | float):
                 continue
             if math.isfinite(value) and value > 0:
                 found.setdefault(name, []).append((float(epoch), float(value)))

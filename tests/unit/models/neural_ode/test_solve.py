@@ -1,9 +1,10 @@
 """Solving neural ODEs: analytic solutions, statistics, adjoint vs direct gradients, the stiff
-fallback."""
+fallback, and a model producing NaN/inf told apart from stiffness."""
 
 from __future__ import annotations
 
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -12,7 +13,11 @@ from scipy.integrate import solve_ivp
 from torch import Tensor, nn
 
 from models.gradcheck import check_gradient
-from models.neural_ode.errors import StiffSolverError
+from models.neural_ode.errors import (
+    NonFiniteFieldError,
+    NonFiniteODELossError,
+    StiffSolverError,
+)
 from models.neural_ode.field import ODEField
 from models.neural_ode.implicit import sdirk2
 from models.neural_ode.solve import SolverOptions, solve
@@ -113,3 +118,103 @@ def test_sdirk2_is_second_order() -> None:
     exact = (math.exp(-2.0) * (1 + 1 / 5) + (2 * math.sin(1.0) - math.cos(1.0)) / 5)
     errors = [abs(float(sdirk2(f, y0, t, h)[-1, 0]) - exact) for h in (0.1, 0.05, 0.025)]
     assert 3.5 < errors[0] / errors[1] < 4.5 and 3.5 < errors[1] / errors[2] < 4.5, errors
+
+
+class NaNField(ODEField):
+    """A broken model: its derivative is NaN everywhere."""
+
+    def rhs(self, t: Tensor, y: Tensor) -> Tensor:
+        return y * float("nan")
+
+
+class NaNLater(ODEField):
+    """Decay whose output turns NaN once t > 0.5 (the solver reaches it mid-trajectory)."""
+
+    def rhs(self, t: Tensor, y: Tensor) -> Tensor:
+        return torch.where(t > 0.5, torch.full_like(y, float("nan")), -y)
+
+
+class Quadratic(ODEField):
+    """dy/dt = y²: with y0 = 1 the solution blows up at t = 1."""
+
+    def rhs(self, t: Tensor, y: Tensor) -> Tensor:
+        return y * y
+
+
+FALLBACKS = [None, "sdirk2", "rk4"]
+
+
+@pytest.mark.filterwarnings("ignore:Solver 'rk4' does not support callbacks")
+@pytest.mark.parametrize("fallback", FALLBACKS)
+@pytest.mark.parametrize("field_type", [NaNField, NaNLater])
+def test_a_model_producing_nan_raises_a_clear_error_not_the_stiff_one(
+        field_type: type[ODEField], fallback: str | None) -> None:
+    field = field_type()
+    with pytest.raises(NonFiniteFieldError) as info:
+        solve(field, torch.ones(1, 2), torch.tensor([0.0, 1.0, 2.0]),
+              SolverOptions(fallback=fallback, max_steps=5000))
+    assert not isinstance(info.value, StiffSolverError)
+    assert isinstance(info.value, NonFiniteODELossError)      # callers catch both alike
+    assert "the model produced NaN/inf" in info.value.message
+    assert info.value.details["where"] == "derivative"
+    assert info.value.details["method"] == "dopri5"
+    time = info.value.details["time"]
+    assert time is not None and (time <= 0.5 if field_type is NaNLater else time == 0.0)
+    assert field.stats.fallbacks == 0               # never handed to the fallback
+
+
+@pytest.mark.parametrize("fallback", [None, "sdirk2"])
+def test_non_finite_parameters_are_named(fallback: str | None) -> None:
+    field = Decay(1.0)
+    with torch.no_grad():
+        field.k.fill_(float("inf"))
+    with pytest.raises(NonFiniteFieldError) as info:
+        solve(field, torch.ones(1, 1, dtype=torch.float64), T, SolverOptions(fallback=fallback))
+    assert info.value.details["where"] == "parameters"
+    assert info.value.details["parameters"] == ["k"]
+    assert "['k']" in info.value.message
+
+
+def test_a_non_finite_initial_state_is_reported_as_such() -> None:
+    y0 = torch.tensor([[1.0, float("nan")]])
+    with pytest.raises(NonFiniteFieldError) as info:
+        solve(FastBinding(), y0, torch.tensor([0.0, 1.0]))
+    assert info.value.details["where"] == "initial state"
+
+
+@pytest.mark.filterwarnings("ignore:Solver 'rk4' does not support callbacks")
+@pytest.mark.parametrize("fallback", ["sdirk2", "rk4"])
+def test_the_fallback_never_returns_a_non_finite_trajectory(fallback: str) -> None:
+    # finite-time blow-up: dopri5 underflows (a finite but huge state), the fallback runs into
+    # inf/NaN — raised, not returned
+    field = Quadratic()
+    with pytest.raises(NonFiniteFieldError) as info:
+        solve(field, torch.ones(1, 1), torch.tensor([0.0, 1.0, 2.0]),
+              SolverOptions(fallback=fallback, max_steps=5000, fallback_step=0.1))
+    assert field.stats.fallbacks == 1
+    assert info.value.details["where"] == "trajectory"
+    assert info.value.details["method"] == f"{fallback} fallback"
+    assert info.value.details["time"] in (1.0, 2.0)
+
+
+def test_a_fixed_step_solver_never_returns_nan_either() -> None:
+    with pytest.raises(NonFiniteFieldError) as info:
+        solve(NaNLater(), torch.ones(1, 1), torch.tensor([0.0, 0.4, 1.0]),
+              SolverOptions(method="rk4", step_size=0.1))
+    assert info.value.details == {"where": "trajectory", "method": "rk4", "time": 1.0,
+                                  "parameters": [], "epoch": None}
+
+
+def test_the_stiff_fallback_still_applies_after_the_finiteness_checks() -> None:
+    field = FastBinding()
+    y = solve(field, torch.ones(1, 2), torch.tensor([1000.0, 1000.5]),
+              SolverOptions(max_steps=5000, fallback_step=0.05))
+    assert field.stats.fallbacks == 1 and bool(torch.isfinite(y).all())
+    assert field.last_state is None                  # the watch is reset after each solve
+
+
+def test_the_non_finite_error_pickles_with_its_details() -> None:
+    error = NonFiniteFieldError("derivative", "dopri5", 0.25).at_epoch(3)
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is NonFiniteFieldError and again.details == error.details
+    assert again.details["epoch"] == 3 and "epoch 3" in again.message

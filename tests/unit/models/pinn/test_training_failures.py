@@ -1,4 +1,4 @@
-"""NaN detection, time budget and the Deep Ritz energy form."""
+"""NaN detection (Adam and L-BFGS stages), time budget and the Deep Ritz energy form."""
 
 from __future__ import annotations
 
@@ -27,6 +27,42 @@ def test_nan_in_a_loss_term_raises_a_typed_error_with_the_terms() -> None:
                    PINNConfig(adam_epochs=5, lbfgs_iterations=0, n_collocation=16))
     assert info.value.details["non_finite"] == ["pde"]
     assert info.value.details["stage"] == "adam"
+
+
+def test_nan_first_met_in_the_lbfgs_stage_raises_with_that_stage() -> None:
+    adam_epochs = 4
+    broken = {"now": False}
+
+    def residual(x, u, c):  # type: ignore[no-untyped-def]
+        r = u - torch.sin(x)
+        return r * float("nan") if broken["now"] else r
+
+    def progress(epoch: int, terms: dict[str, float]) -> None:
+        if epoch == adam_epochs - 1:        # the last Adam step is done: L-BFGS comes next
+            broken["now"] = True
+
+    problem = PINNProblem(BOX, residual, {}, Coefficients())
+    with pytest.raises(NonFiniteLossError) as info:
+        train_pinn(problem, FieldNet(BOX, width=8, depth=1),
+                   PINNConfig(adam_epochs=adam_epochs, lbfgs_iterations=20, n_collocation=16,
+                              log_every=1), progress)
+    assert info.value.details["stage"] == "lbfgs"
+    assert info.value.details["epoch"] == adam_epochs
+    assert info.value.details["non_finite"] == ["pde"]
+    assert info.value.details["terms"] == {"pde": None}
+    assert info.value.message == f"non-finite loss at lbfgs step {adam_epochs} in term(s) ['pde']"
+
+
+def test_a_nan_gradient_in_lbfgs_is_caught_before_a_broken_net_is_returned() -> None:
+    def residual(x, u, c):  # type: ignore[no-untyped-def]
+        return u - torch.sin(x) + torch.sqrt(0.0 * u)     # finite (0), but d/du is NaN
+
+    problem = PINNProblem(BOX, residual, {}, Coefficients())
+    with pytest.raises(NonFiniteLossError) as info:
+        train_pinn(problem, FieldNet(BOX, width=8, depth=1),
+                   PINNConfig(adam_epochs=0, lbfgs_iterations=20, n_collocation=16))
+    assert info.value.details["stage"] == "lbfgs"
+    assert info.value.details["non_finite"] == ["pde"]
 
 
 def test_max_seconds_stops_training() -> None:

@@ -103,6 +103,17 @@ def test_training_terms_keep_positive_finite_losses_by_epoch() -> None:
                                       "bc": [(0.0, 0.5), (20.0, 0.05)]}
 
 
+def test_training_terms_leave_out_solver_counters_and_coefficients() -> None:
+    neural_ode = [{"epoch": 0, "loss": 0.5, "horizon": 0.35, "seconds": 0.2, "nfe": 120,
+                   "attempted": 20, "accepted": 18, "rejected": 2, "fallbacks": 1},
+                  {"epoch": 10, "loss": 0.1, "horizon": 0.35, "seconds": 1.4, "nfe": 980,
+                   "attempted": 160, "accepted": 150, "rejected": 10, "fallbacks": 3}]
+    assert training.terms(neural_ode) == {"loss": [(0.0, 0.5), (10.0, 0.1)]}
+    pinn = [{"epoch": 0, "stage": "adam", "pde": 1.0, "loss": 1.2, "coef_D": 0.02,
+             "monitor": 0.3}]
+    assert set(training.terms(pinn)) == {"pde", "loss", "monitor"}
+
+
 def test_training_picture_is_a_png_with_or_without_curves() -> None:
     assert training.render([{"epoch": 1, "loss": 2.0}, {"epoch": 2, "loss": 1.0}],
                            "t").startswith(PNG_SIGNATURE)
