@@ -81,6 +81,8 @@ class OptimizerConfig:
             cost about what 4 do, and on the nanoparticle lab they recovered the acquisition
             values that 4 restarts in these coordinates missed (measured, see
             ``benchmarks/bayesopt.py``'s notes).
+        stick_breaking: Search composition groups in stick-breaking coordinates where the
+            space allows it; ``False`` hands the sums to SLSQP as equality constraints.
         raw_samples: Random points from which the restarts are chosen.
         max_iterations: Cap on the iterations of one continuous (L-BFGS-B / SLSQP) solve.
         max_alternating: Cap on the discrete/continuous alternations of the mixed optimiser.
@@ -104,6 +106,7 @@ class OptimizerConfig:
 
     num_restarts: int = 4
     simplex_restarts: int = 8
+    stick_breaking: bool = True
     raw_samples: int = 128
     max_iterations: int = 50
     max_alternating: int = 4

@@ -336,8 +336,7 @@ def _warm_starts(acq_function: AcquisitionFunction, encoder: Encoder, domain: Se
     if not config.warm_iterations or previous is None or not domain.free or \
             domain.discrete_dims or domain.cat_dims or encoder.cardinality_groups:
         return None
-    mapping = simplex_map(domain.bounds, domain.inequality_constraints,
-                          domain.equality_constraints)
+    mapping = _stick_breaking(domain, config)
     if mapping is not None:
         fresh = mapping.to_features(mapping.sample(config.raw_samples, 1, seed))
     elif not (domain.inequality_constraints or domain.equality_constraints):
@@ -349,6 +348,15 @@ def _warm_starts(acq_function: AcquisitionFunction, encoder: Encoder, domain: Se
     best = fresh[values.argsort(descending=True)[:config.num_restarts]]
     kept = previous[acceptable(previous)][:, domain.free].unsqueeze(-2)
     return torch.cat([kept, best.to(kept)])
+
+
+def _stick_breaking(domain: SearchDomain, config: OptimizerConfig) -> SimplexMap | None:
+    """The stick-breaking map of the domain's composition groups, where it applies and the
+    configuration asks for it (else the solver gets the sums as equality constraints)."""
+    if not config.stick_breaking:
+        return None
+    return simplex_map(domain.bounds, domain.inequality_constraints,
+                       domain.equality_constraints)
 
 
 def _optimize(acq_function: AcquisitionFunction, domain: SearchDomain,
@@ -371,8 +379,7 @@ def _optimize(acq_function: AcquisitionFunction, domain: SearchDomain,
                      # on our formulation problems.
                      "initialization_strategy": "random"})
         return X.reshape(1, -1).detach()
-    mapping = simplex_map(domain.bounds, domain.inequality_constraints,
-                          domain.equality_constraints)
+    mapping = _stick_breaking(domain, config)
     if mapping is not None:
         return _optimize_simplex(acq_function, mapping, config, q=1, starts=starts)
     X, values = optimize_acqf(
@@ -396,8 +403,7 @@ def _optimize_joint(acq_function: AcquisitionFunction, domain: SearchDomain,
     """`q x d_free`: one joint optimisation of the whole batch (continuous features only),
     the acquisition evaluated on all ``q`` designs at once rather than ``q`` sequential
     optimisations."""
-    mapping = simplex_map(domain.bounds, domain.inequality_constraints,
-                          domain.equality_constraints)
+    mapping = _stick_breaking(domain, config)
     if mapping is not None:
         return _optimize_simplex(acq_function, mapping, config, q=q)[:q]
     X, _ = optimize_acqf(
