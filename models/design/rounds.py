@@ -158,11 +158,13 @@ STRATEGIES: dict[str, str] = {
     "inverse_design": "models.design.active_learning:propose",
     "sequence_design": "models.sequence.round:propose",
     "ode_design": "models.neural_ode.round:propose",
+    "pinn_design": "models.pinn.round:propose",
 }
 
 #: Strategies that design through a model trained by a train job rather than their own: the
 #: model versions they read (``config["strategy"]`` of the version).
-STRATEGY_MODELS: dict[str, str] = {"ode_design": "train:neural_ode"}
+STRATEGY_MODELS: dict[str, str] = {"ode_design": "train:neural_ode",
+                                   "pinn_design": "train:pinn"}
 
 
 def load_strategy(kind: str) -> Strategy:

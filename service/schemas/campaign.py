@@ -35,7 +35,7 @@ class OutcomeConstraint(StrictModel):
 #: The strategy kinds a campaign may choose; each is implemented in ``models`` (see
 #: ``models.design.rounds.STRATEGIES``, which a test keeps equal to this list).
 StrategyKind = Literal["space_filling", "bayesian", "inverse_design", "sequence_design",
-                       "ode_design"]
+                       "ode_design", "pinn_design"]
 STRATEGY_KINDS: tuple[str, ...] = get_args(StrategyKind)
 
 
@@ -57,7 +57,9 @@ class Strategy(StrictModel):
     space-filling start, then constrained BO), ``inverse_design`` (gradient design through a
     deep-ensemble surrogate, active learning), ``sequence_design`` (gradient design through a
     structure predictor), ``ode_design`` (dosing schedules by gradient through the campaign's
-    trained neural ODE). Options of the model-based kinds are documented with each."""
+    trained neural ODE), ``pinn_design`` (a bloom's nutrient control by gradient through the
+    campaign's trained parametric PINN). Options of the model-based kinds are documented with
+    each."""
 
     kind: StrategyKind = "space_filling"
     options: dict[str, Any] = Field(default_factory=dict)

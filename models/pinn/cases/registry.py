@@ -34,6 +34,7 @@ CASES: dict[str, str] = {
     "fisher_kpp_forward": "models.pinn.cases.jobs:fisher_kpp_forward",
     "fisher_kpp_inverse": "models.pinn.cases.jobs:fisher_kpp_inverse",
     "neo_hookean_bar": "models.pinn.cases.jobs:neo_hookean_bar",
+    "fisher_kpp_parametric": "models.pinn.cases.parametric_jobs:fisher_kpp_parametric",
     "protein_expression": "models.neural_ode.jobs:protein_expression",
 }
 

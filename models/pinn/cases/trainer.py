@@ -18,13 +18,14 @@ from typing import Any
 from models.design.rounds import InvalidOptionsError, TrainedModel
 from models.neural_ode.jobs import ProteinSettings
 from models.pinn.cases.jobs import BarSettings, FisherSettings
+from models.pinn.cases.parametric_jobs import ParametricSettings
 from models.pinn.cases.registry import settings_from, train_case
 from models.training import TrainRequest
 
 #: Model kind -> case -> the case's typed settings (for the epoch budget of the progress).
 CASES_BY_KIND: dict[str, dict[str, type]] = {
     "pinn": {"fisher_kpp_forward": FisherSettings, "fisher_kpp_inverse": FisherSettings,
-             "neo_hookean_bar": BarSettings},
+             "neo_hookean_bar": BarSettings, "fisher_kpp_parametric": ParametricSettings},
     "neural_ode": {"protein_expression": ProteinSettings},
 }
 
