@@ -32,6 +32,10 @@ class SuggestionStatus(str, enum.Enum):
     abandoned = "abandoned"
     #: Pending for longer than the campaign's ``pending_ttl_s``: no longer in flight.
     stale = "stale"
+    #: Proposed by a batch reprocessing run, kept beside the live loop for review: never in
+    #: flight (it blocks no design and is not passed to the models as pending), never handed
+    #: to a client, not counted as pending. A lab may still observe it (adopting the design).
+    reprocessed = "reprocessed"
 
 
 class ReprocessStatus(str, enum.Enum):

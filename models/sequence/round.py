@@ -81,7 +81,9 @@ def propose(request: RoundRequest) -> RoundResult:
         if sum(1 for v in chosen.values() if v[0] < 0) >= request.count:
             break
     ranked = sorted(chosen, key=lambda s: chosen[s])[:request.count]
-    designs = [_design(problem, s, *pool[s]) for s in ranked]
+    names = list(dict.fromkeys([str(o["name"]) for o in request.objectives]
+                               + [str(c["name"]) for c in request.constraints]))
+    designs = [_design(problem, s, *pool[s], names=names) for s in ranked]
     info = {"candidates": len(chosen), "successes": sum(1 for v in chosen.values() if v[0] < 0),
             "oracle_calls": oracle_calls,
             "predictor": options.get("predictor", problem.options["predictor"])}
@@ -152,7 +154,12 @@ def _collect(problem: SequenceProblem, result: DesignResult, verification: Verif
 
 
 def _design(problem: SequenceProblem, text: str, verification: Verification,
-            result: DesignResult, row: int) -> ProposedDesign:
+            result: DesignResult, row: int, *, names: list[str]) -> ProposedDesign:
+    """One design with its predictions: the predictor's view (``predicted``), the oracle's
+    verdict (``oracle`` and the outcome values), and, as every model-based strategy stores
+    them, ``mean``: the predicted value of each of the campaign's outcomes (``names``) that
+    the verdict gives. The verdict is exact under the problem's model, so there is no ``sd``;
+    a lab's measurement may still differ (which is what a parity plot shows)."""
     folding = verification.folding
     ground = int(folding.ground_state[row])
     predicted = result.contact_maps[row].float()
@@ -174,8 +181,10 @@ def _design(problem: SequenceProblem, text: str, verification: Verification,
             "degeneracy": int(folding.degeneracy[row]),
         },
         "target": problem.target.index,
-        **outcomes(_one(verification, row))[0],
     }
+    verdict = outcomes(_one(verification, row))[0]
+    predictions.update(verdict)
+    predictions["mean"] = {name: verdict[name] for name in names if name in verdict}
     return ProposedDesign(parameters={"sequence": text}, predictions=predictions)
 
 

@@ -94,7 +94,8 @@ def create(campaign: Annotated[list[uuid.UUID] | None, typer.Option(
 def show(run_id: uuid.UUID, key: KeyOption = None,
          as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Progress of a run and, per campaign, its comparison report (old vs new model's
-    leave-one-out error, how far the suggestions moved)."""
+    predictive RMSE, with the metric of each: ``loo`` leave-one-out, ``val`` held-out
+    validation; how far the suggestions moved)."""
     project_id = project_from_key(key)
     with session_scope() as session:
         read = read_run(session, reprocess_rows.get_run(session, project_id, run_id))
@@ -134,7 +135,7 @@ def print_run(read: ReprocessRead) -> None:
     counts = ", ".join(f"{name} {value}" for name, value in read.counts.model_dump().items()
                        if value)
     console.print(f"run {read.id}: [bold]{read.status.value}[/bold]{progress} ({counts})")
-    table = Table("campaign", "status", "LOO RMSE old -> new", "moved (mean / max)", "note")
+    table = Table("campaign", "status", "RMSE old -> new (metric)", "moved (mean / max)", "note")
     for item in read.items:
         report = item.report or {}
         table.add_row(str(item.campaign_id), item.status.value, _errors(report),
@@ -143,9 +144,17 @@ def print_run(read: ReprocessRead) -> None:
 
 
 def _errors(report: dict[str, Any]) -> str:
-    rows = (report.get("model") or {}).get("loo_error") or {}
+    model = report.get("model") or {}
+    rows = model.get("error") or model.get("loo_error") or {}  # "loo_error": older reports
     return "\n".join(f"{name}: {_num(v.get('old_rmse'))} -> {_num(v.get('new_rmse'))}"
-                     for name, v in rows.items()) or "-"
+                     f"{_metrics(v)}" for name, v in rows.items()) or "-"
+
+
+def _metrics(entry: dict[str, Any]) -> str:
+    """Which error metric each side is (``loo``: leave-one-out, ``val``: held-out split)."""
+    names = [str(entry.get(k) or "-").removesuffix("_rmse")
+             for k in ("old_metric", "new_metric")]
+    return "" if names == ["-", "-"] else f" ({names[0]} / {names[1]})"
 
 
 def _moved(report: dict[str, Any]) -> str:

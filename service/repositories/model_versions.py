@@ -17,6 +17,10 @@ from sqlalchemy.orm import Session
 from service.db.tables import ModelVersion
 from service.repositories.pagination import paginate
 
+#: The key a reprocessing run puts in the config of the model versions it makes (its run id);
+#: see :mod:`service.repositories.reprocess`.
+REPROCESS_TAG = "reprocess_run"
+
 
 def list_model_versions(session: Session, campaign_id: uuid.UUID, *, limit: int,
                         cursor: str | None) -> tuple[list[ModelVersion], str | None]:
@@ -51,13 +55,19 @@ def create_model_version(session: Session, campaign_id: uuid.UUID, *, kind: str,
 
 def latest_weights(session: Session, campaign_id: uuid.UUID, *, strategy: str
                    ) -> tuple[uuid.UUID, bytes | None, dict[str, Any]] | None:
-    """The newest model version made by ``strategy``: its id, weights and configuration."""
+    """The newest model version made by ``strategy`` in the live loop: its id, weights and
+    configuration.
+
+    Versions a reprocessing run made (tagged :data:`REPROCESS_TAG` in their config) are
+    skipped: a later live round (or run) warm-starts from the live model, as it would have
+    without the run.
+    """
     rows = session.execute(
         select(ModelVersion.id, ModelVersion.config)
         .where(ModelVersion.campaign_id == campaign_id)
         .order_by(ModelVersion.number.desc())).all()
     for version_id, config in rows:
-        if (config or {}).get("strategy") == strategy:
+        if (config or {}).get("strategy") == strategy and REPROCESS_TAG not in (config or {}):
             weights = session.scalar(select(ModelVersion.weights)
                                      .where(ModelVersion.id == version_id))
             return version_id, weights, dict(config)

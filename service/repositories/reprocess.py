@@ -27,18 +27,25 @@ from models.problems.base import ProblemError
 from models.problems.registry import get_spec
 from service.db.base import utcnow
 from service.db.tables import Campaign, Job, ModelVersion, ReprocessItem, ReprocessRun, Suggestion
-from service.enums import JobKind, JobStatus, ReprocessItemStatus, ReprocessStatus
+from service.enums import (
+    JobKind,
+    JobStatus,
+    ReprocessItemStatus,
+    ReprocessStatus,
+    SuggestionStatus,
+)
 from service.errors import Conflict, InvalidInput, LeaseLost, NotFound
 from service.jobs import submit
 from service.repositories.campaigns import campaign_spec
+from service.repositories.model_versions import REPROCESS_TAG
 from service.repositories.pagination import paginate
 from service.schemas.campaign import CampaignSpec
 from service.schemas.reprocess import ReprocessCounts, ReprocessCreate
 from service.schemas.space import ContinuousParameter, IntegerParameter, SequenceParameter
 
 #: The tag a run puts on the model versions (``config``) and suggestions (``predictions``) it
-#: makes: ``{TAG: "<run id>"}``.
-TAG = "reprocess_run"
+#: makes: ``{TAG: "<run id>"}``. Its suggestions also have the status ``reprocessed``.
+TAG = REPROCESS_TAG
 
 Published = tuple[uuid.UUID, JobKind, str]
 
@@ -251,9 +258,11 @@ def schedule(session: Session, run: ReprocessRun, parent_id: uuid.UUID) -> list[
     for item in waiting:
         campaign = session.get(Campaign, item.campaign_id)
         strategy = run.strategy or (campaign.spec.get("strategy") if campaign else None) or {}
-        # Reprocessing re-fits and re-suggests; it does not run a simulator campaign's loop.
+        # Reprocessing re-fits and re-suggests beside the live loop (``live``: its designs are
+        # stored as ``reprocessed``, not pending, and the strategy state is left alone); it does
+        # not run a simulator campaign's loop.
         params: dict[str, Any] = {"count": run.count, "tags": {TAG: str(run.id)},
-                                  "close_loop": False}
+                                  "close_loop": False, "live": False}
         if run.strategy:
             params["strategy"] = dict(run.strategy)
         child = submit(session, project_id=run.project_id, kind=JobKind.suggest,
@@ -338,8 +347,10 @@ def build_report(session: Session, run: ReprocessRun, campaign_id: uuid.UUID,
     """What the run changed for one campaign.
 
     * ``model``: the version the run made and the campaign's latest one before it, with the
-      leave-one-out predictive error (RMSE, in each outcome's units) of each and the change,
-      per outcome, where the models' metrics report it (``metrics.quality.<outcome>.rmse``);
+      predictive error (RMSE, in each outcome's units) of each and the change, per outcome
+      (``error``), where the models' metrics report it: each entry names the metric each side
+      came from (``old_metric`` / ``new_metric``: ``loo_rmse``, the leave-one-out error of a
+      GP, else ``val_rmse``, the model's held-out validation error; see :data:`ERROR_METRICS`);
     * ``suggestions``: how far the new designs moved from the campaign's latest designs before
       the run: for each new design the distance to its nearest old one, in the unit cube of
       the space (0: the same design, 1: opposite corners), summarised as mean / max.
@@ -355,7 +366,8 @@ def build_report(session: Session, run: ReprocessRun, campaign_id: uuid.UUID,
         Suggestion.id.in_(new_ids)))] if new_ids else []
     old = [s.parameters for s in session.scalars(
         select(Suggestion).where(Suggestion.campaign_id == campaign_id,
-                                 Suggestion.created_at < child.created_at)
+                                 Suggestion.created_at < child.created_at,
+                                 Suggestion.status != SuggestionStatus.reprocessed)
         .order_by(Suggestion.created_at.desc(), Suggestion.id.desc()).limit(max(len(new), 1)))]
     return {"model": _model_report(old_version, new_version),
             "suggestions": _moved(spec, old, new), "job_id": str(child.id),
@@ -382,15 +394,17 @@ def _previous_version(session: Session, campaign_id: uuid.UUID, run_id: uuid.UUI
 
 
 def _model_report(old: ModelVersion | None, new: ModelVersion | None) -> dict[str, Any]:
-    old_error, new_error = _loo_rmse(old), _loo_rmse(new)
+    (old_error, old_metric), (new_error, new_metric) = model_error(old), model_error(new)
     outcomes = sorted(set(old_error) | set(new_error))
     error = {}
     for name in outcomes:
         before, after = old_error.get(name), new_error.get(name)
         change = after - before if before is not None and after is not None else None
-        error[name] = {"old_rmse": before, "new_rmse": after, "change": change}
+        error[name] = {"old_rmse": before, "new_rmse": after, "change": change,
+                       "old_metric": old_metric if before is not None else None,
+                       "new_metric": new_metric if after is not None else None}
     return {"old_version": _version_ref(old), "new_version": _version_ref(new),
-            "loo_error": error}
+            "error": error}
 
 
 def _version_ref(row: ModelVersion | None) -> dict[str, Any] | None:
@@ -399,14 +413,36 @@ def _version_ref(row: ModelVersion | None) -> dict[str, Any] | None:
     return {"id": str(row.id), "number": row.number, "kind": row.kind}
 
 
-def _loo_rmse(row: ModelVersion | None) -> dict[str, float]:
-    quality = ((row.metrics or {}).get("quality") if row is not None else None) or {}
-    out = {}
-    for name, metrics in quality.items():
-        value = metrics.get("rmse") if isinstance(metrics, Mapping) else None
-        if isinstance(value, int | float) and math.isfinite(value):
-            out[str(name)] = float(value)
-    return out
+#: The predictive-error metrics the report reads from a model version, in order of preference:
+#: ``loo_rmse``: leave-one-out RMSE, ``metrics.quality.<outcome>.rmse`` (GP versions);
+#: ``val_rmse``: RMSE on the model's own held-out validation split, ``metrics.val_rmse``
+#: (deep ensembles: ``{outcome: value}`` from the inverse-design round, or a list in the order
+#: of ``config.outputs`` from the train job).
+ERROR_METRICS = ("loo_rmse", "val_rmse")
+
+
+def model_error(row: ModelVersion | None) -> tuple[dict[str, float], str | None]:
+    """The version's predictive RMSE per outcome and the metric it came from
+    (see :data:`ERROR_METRICS`); ``({}, None)`` when it reports none."""
+    if row is None:
+        return {}, None
+    metrics, config = row.metrics or {}, row.config or {}
+    quality = metrics.get("quality")
+    loo = _finite({str(name): m.get("rmse") for name, m in quality.items()
+                   if isinstance(m, Mapping)}) if isinstance(quality, Mapping) else {}
+    if loo:
+        return loo, "loo_rmse"
+    val = metrics.get("val_rmse")
+    if isinstance(val, list):
+        outputs = config.get("outputs")
+        val = dict(zip(outputs, val, strict=False)) if isinstance(outputs, list) else None
+    out = _finite({str(k): v for k, v in val.items()}) if isinstance(val, Mapping) else {}
+    return (out, "val_rmse") if out else ({}, None)
+
+
+def _finite(values: Mapping[str, Any]) -> dict[str, float]:
+    return {name: float(v) for name, v in values.items()
+            if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)}
 
 
 def _moved(spec: CampaignSpec | None, old: Sequence[Mapping[str, Any]],

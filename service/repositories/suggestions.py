@@ -24,8 +24,10 @@ from service.enums import SuggestionStatus
 from service.errors import Conflict, NotFound
 from service.repositories.pagination import paginate
 
-#: Statuses a lab may still answer (observe) or give back (abandon).
-OPEN_STATUSES = (SuggestionStatus.pending, SuggestionStatus.stale)
+#: Statuses a lab may still answer (observe) or give back (abandon). A ``reprocessed``
+#: suggestion (made by a reprocessing run, for review) is never handed out, but a lab that
+#: adopts its design may post the result against it.
+OPEN_STATUSES = (SuggestionStatus.pending, SuggestionStatus.stale, SuggestionStatus.reprocessed)
 
 
 class SuggestionRace(Conflict):
@@ -51,7 +53,8 @@ def get_suggestion(session: Session, campaign_id: uuid.UUID, suggestion_id: uuid
 
 
 def abandon(session: Session, suggestion: Suggestion) -> Suggestion:
-    """Give a pending (or stale) suggestion back (it stops counting as in flight)."""
+    """Give a pending, stale or reprocessed suggestion back (it stops counting as in flight,
+    or, reprocessed, is set aside after review)."""
     if suggestion.status not in OPEN_STATUSES:
         raise Conflict(f"suggestion {suggestion.id} is {suggestion.status.value}, not pending")
     suggestion.status = SuggestionStatus.abandoned
@@ -107,12 +110,27 @@ def store_suggestions(session: Session, campaign: Campaign, designs: Sequence[di
                       strategy_state: dict[str, Any],
                       predictions: Sequence[dict[str, Any]] | None = None,
                       model_version_id: uuid.UUID | None = None,
-                      client_id: str | None = None) -> list[Suggestion]:
+                      client_id: str | None = None, live: bool = True) -> list[Suggestion]:
     """Store a batch computed from the pending set at ``read_version``.
+
+    With ``live=False`` (a reprocessing run) the batch is stored beside the live loop, with
+    status ``reprocessed``: it changes neither the pending set (so no compare-and-set and no
+    version bump) nor the campaign's strategy state, so the campaign's next live round is what
+    it would have been without the run.
 
     Raises:
         SuggestionRace: the campaign's pending set changed since ``read_version``.
     """
+    if not live:
+        rows = [Suggestion(campaign_id=campaign.id, job_id=job_id, parameters=dict(design),
+                           design_key=design_key(design), strategy=strategy,
+                           status=SuggestionStatus.reprocessed,
+                           predictions=dict(predictions[i]) if predictions else {},
+                           model_version_id=model_version_id, client_id=None)
+                for i, design in enumerate(designs)]
+        session.add_all(rows)
+        session.flush()
+        return rows
     bumped = session.execute(
         update(Campaign)
         .where(Campaign.id == campaign.id, Campaign.suggestions_version == read_version)

@@ -2,9 +2,11 @@
 
 A run re-fits and re-suggests a set of campaigns with one strategy (the campaigns' own, or an
 override), as one ``suggest`` job per campaign under one ``reprocess`` parent job. What each
-campaign gained is its *report*: the old and the new model's leave-one-out predictive error
-per outcome (where the models report it) and how far the new suggestions moved from the
-previous ones.
+campaign gained is its *report*: the old and the new model's predictive error per outcome
+(where the models report it: a GP's leave-one-out RMSE, else the model's held-out validation
+RMSE, each side naming its metric) and how far the new suggestions moved from the previous
+ones. The run's suggestions have the status ``reprocessed``: kept for review beside the live
+loop, never pending.
 """
 
 from __future__ import annotations

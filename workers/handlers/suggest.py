@@ -19,7 +19,10 @@ run another strategy than the campaign's, e.g. when reprocessing); ``round`` and
 ``best_history`` (the self-driving loop of a simulator campaign, see
 :mod:`workers.handlers.evaluate`); ``tags`` (JSON merged into each suggestion's predictions
 and the model version's config, e.g. a reprocessing run id); ``close_loop`` (default true:
-a simulator campaign's new suggestions are evaluated; reprocessing sets it false).
+a simulator campaign's new suggestions are evaluated; reprocessing sets it false); ``live``
+(default true; reprocessing sets it false: the designs are stored with status ``reprocessed``
+beside the live loop, so they are not in flight, not handed to a client, not counted as
+pending, and the campaign's strategy state is left as it was; no evaluate job follows).
 """
 
 from __future__ import annotations
@@ -118,7 +121,7 @@ def read_state(project_id: uuid.UUID, campaign_id: uuid.UUID,
         kind, options = _strategy(spec, params)
         client_id = params.get("client_id")
         reused = ([row.id for row in pending_for_client(session, campaign.id, client_id)]
-                  if client_id else [])
+                  if client_id and params.get("live", True) else [])
         previous = latest_weights(session, campaign.id,
                                   strategy=STRATEGY_MODELS.get(kind, kind))
         return CampaignState(
@@ -168,6 +171,7 @@ def _store(ctx: JobContext, session: Session, *, state: CampaignState, result: R
     simulator campaign, the evaluate job that closes the loop, in the results transaction."""
     campaign = get_campaign(session, state.project_id, state.campaign_id)
     tags = dict(ctx.params.get("tags") or {})
+    live = bool(ctx.params.get("live", True))
     version = None
     if result.model is not None:
         version = create_model_version(
@@ -180,14 +184,15 @@ def _store(ctx: JobContext, session: Session, *, state: CampaignState, result: R
         strategy_state=result.state or state.strategy_state,
         predictions=[{**d.predictions, **tags} for d in result.designs],
         model_version_id=version.id if version else None,
-        client_id=ctx.params.get("client_id"))
+        client_id=ctx.params.get("client_id") if live else None, live=live)
     reused = [str(i) for i in state.reused[:count]]
     new = [str(row.id) for row in rows]
     out: dict[str, Any] = {"suggestion_ids": reused + new, "count": len(reused) + len(new),
                            "reused": reused, "strategy": state.strategy_kind, **result.info}
     if version is not None:
         out["model_version_id"] = str(version.id)
-    if state.evaluator == "simulator" and new and ctx.params.get("close_loop", True):
+    if (state.evaluator == "simulator" and new and live
+            and ctx.params.get("close_loop", True)):
         params = {"suggestion_ids": new, **_loop_params(ctx.params)}
         job = ctx.submit_followup(session, kind=JobKind.evaluate, params=params)
         out["evaluate_job_id"] = str(job.id)

@@ -71,6 +71,7 @@ def read_suggestion(suggestion_id: uuid.UUID, campaign: CampaignDep,
     409: {"description": "The suggestion is not pending."}})
 def abandon_suggestion(suggestion_id: uuid.UUID, campaign: CampaignDep,
                        session: SessionDep) -> SuggestionRead:
-    """Give a pending (or stale) suggestion back: it stops counting as in flight."""
+    """Give a pending (or stale, or reprocessed) suggestion back: it stops counting as in
+    flight (a reprocessed one: set aside after review)."""
     row = suggestion_rows.get_suggestion(session, campaign.id, suggestion_id)
     return SuggestionRead.model_validate(suggestion_rows.abandon(session, row))

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, inspect, select
 from typer.testing import CliRunner
 
 from service.cli.main import app
@@ -64,3 +64,30 @@ def test_campaign_create_show_observe(db: str, tmp_path: Path,
 
     wrong = runner.invoke(app, ["campaign", "list", "--key", "dl_nope_nope"])
     assert wrong.exit_code != 0
+
+
+def test_migrate_creates_a_home_that_does_not_exist_yet(db: str, tmp_path: Path) -> None:
+    """``designloop migrate`` on a fresh machine: the default SQLite file lives under
+    ``DESIGNLOOP_HOME``, whose folders are created first."""
+    from service.config import Settings, get_settings, override_settings
+
+    home = tmp_path / "not" / "there" / "yet"
+    before = get_settings()
+    override_settings(Settings.model_validate({**before.model_dump(), "home": home,
+                                               "database_url": None}))
+    try:
+        result = runner.invoke(app, ["migrate"])
+        again = runner.invoke(app, ["migrate"])  # already at head: nothing to do, no error
+    finally:
+        override_settings(before)
+    assert result.exit_code == 0, result.output
+    assert again.exit_code == 0, again.output
+    database = home / "designloop.db"
+    assert database.is_file() and "database at head" in result.output
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        with engine.connect() as connection:
+            tables = set(inspect(connection).get_table_names())
+    finally:
+        engine.dispose()
+    assert {"campaigns", "suggestions", "alembic_version"} <= tables

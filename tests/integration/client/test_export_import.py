@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
+from typer.testing import CliRunner
 
 from models.space.keys import design_key
+from service.cli.main import app
 from service.client import Campaign, Client, ValidationError
 from service.db.engine import session_scope
 from service.db.tables import Campaign as CampaignRow
@@ -180,3 +183,38 @@ def test_pending_suggestions_stay_pending(client: Client) -> None:
     pending.observe({"yield": 0.4, "toxicity": 0.2})
     assert imported.campaign.pending() == []
     assert [s.status for s in source.suggestions()] == [SuggestionStatus.pending]
+
+
+def test_designloop_lab_export_and_import(api_server: ApiServer, client: Client,
+                                          api_key: str, other_key: str,
+                                          tmp_path: Path) -> None:
+    """The command line's round trip: ``lab export`` to a file, ``lab import`` of it into
+    another project, which then holds the same history under new ids."""
+    source = client.create_campaign(CAMPAIGN)
+    add_suggestions(str(source.id), [DESIGN])
+    source.observe(parameters={"temperature": 33.3, "cycles": 2, "solvent": "ethanol",
+                               "a": 0.1, "b": 0.1, "c": 0.8},
+                   outcomes={"yield": 0.5, "toxicity": 0.25})
+    document = tmp_path / "campaign.json"
+    exported = CliRunner().invoke(app, ["lab", "export", str(source.id), str(document),
+                                        "--url", api_server.url, "--key", api_key])
+    assert exported.exit_code == 0, exported.output
+    doc = CampaignExport.model_validate_json(document.read_text())
+    assert doc.campaign.id == source.id and len(doc.observations) == 1
+
+    imported = CliRunner().invoke(app, ["lab", "import", str(document),
+                                        "--url", api_server.url, "--key", other_key])
+    assert imported.exit_code == 0, imported.output
+    assert f"imported campaign {source.id}" in imported.output
+    assert "1 observations, 1 suggestions" in imported.output
+    copy_id = uuid.UUID(imported.output.strip().splitlines()[-1])
+    with Client(api_server.url, other_key, retries=FAST_RETRIES) as other:
+        copy = other.campaign(copy_id)
+        assert [c.id for c in other.campaigns()] == [copy_id] and copy_id != source.id
+        again = copy.export()
+    assert [o.outcomes for o in again.observations] == [o.outcomes for o in doc.observations]
+    assert [s.parameters for s in again.suggestions] == [s.parameters for s in doc.suggestions]
+
+    missing = CliRunner().invoke(app, ["lab", "import", str(tmp_path / "none.json"),
+                                       "--url", api_server.url, "--key", other_key])
+    assert missing.exit_code != 0

@@ -4,16 +4,24 @@ PostgreSQL and on SQLite."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.orm import Session
 
+from models.space.keys import design_key
 from service.db.base import Base
+from service.db.tables import Suggestion
+from service.enums import SuggestionStatus
 from service.migrate import downgrade, upgrade
+from service.repositories.campaigns import create_campaign
+from service.repositories.projects import create_project
+from service.schemas.campaign import CampaignCreate
 from tests.conftest import create_pg_database, drop_pg_database
 
 
@@ -44,3 +52,46 @@ def test_upgrade_head_matches_the_tables_and_downgrade_removes_them(empty_databa
             assert set(Base.metadata.tables) <= set(inspect(conn).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_0004_moves_pending_reprocess_suggestions_out_of_the_live_loop(
+        empty_database: str) -> None:
+    """Before 0004 a reprocessing run's suggestions were ordinary pending rows (tagged with the
+    run in their predictions): the upgrade makes them ``reprocessed``, the downgrade ``stale``
+    (not in flight either); other rows keep their status."""
+    upgrade(empty_database, "0003")
+    engine = create_engine(empty_database)
+    try:
+        with Session(engine) as session:
+            project = create_project(session, "migrating")
+            campaign = create_campaign(session, project.id, CampaignCreate.model_validate({
+                "name": "c", "objectives": [{"name": "y", "goal": "minimize"}],
+                "space": {"parameters": [
+                    {"type": "continuous", "name": "x", "lower": 0, "upper": 1}]}}))
+            rows = {name: Suggestion(campaign_id=campaign.id, parameters={"x": x},
+                                     design_key=design_key({"x": x}), strategy="space_filling",
+                                     status=status, predictions=predictions)
+                    for name, x, status, predictions in [
+                        ("tagged", 0.1, SuggestionStatus.pending, {"reprocess_run": "r"}),
+                        ("live", 0.2, SuggestionStatus.pending, {"mean": {"y": 1.0}}),
+                        ("answered", 0.3, SuggestionStatus.observed, {"reprocess_run": "r"})]}
+            session.add_all(rows.values())
+            session.commit()
+            ids = {name: row.id for name, row in rows.items()}
+
+        def statuses() -> dict[str, str]:
+            with engine.connect() as conn:
+                found = dict(conn.execute(text("SELECT id, status FROM suggestions")).all())
+            return {name: found[_stored_id(engine, i)] for name, i in ids.items()}
+
+        upgrade(empty_database)
+        assert statuses() == {"tagged": "reprocessed", "live": "pending", "answered": "observed"}
+        downgrade(empty_database, "0003")
+        assert statuses() == {"tagged": "stale", "live": "pending", "answered": "observed"}
+    finally:
+        engine.dispose()
+
+
+def _stored_id(engine: Engine, value: uuid.UUID) -> object:
+    """How a UUID comes back from a raw query on this database (text on SQLite)."""
+    return value if engine.dialect.name == "postgresql" else value.hex

@@ -121,7 +121,8 @@ def test_a_broken_campaign_fails_alone_and_the_others_are_reported(
         if campaign_id == broken:
             continue
         report = by_campaign[campaign_id].report
-        error = report["model"]["loo_error"]["value"]
+        error = report["model"]["error"]["value"]
+        assert error["old_metric"] == error["new_metric"] == "loo_rmse"
         assert report["model"]["old_version"]["number"] == 1
         assert report["model"]["new_version"]["number"] == 2
         assert error["old_rmse"] == OLD_RMSE and 0 < error["new_rmse"] < OLD_RMSE

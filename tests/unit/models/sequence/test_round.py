@@ -24,7 +24,10 @@ def problem() -> SequenceProblem:
 
 
 def test_designs_are_verified_successes_with_predictions(problem: SequenceProblem) -> None:
-    result = propose(_request(problem, 3))
+    result = propose(_request(problem, 3, objectives=[{"name": "target_gap",
+                                                        "goal": "maximize"}],
+                              constraints=[{"name": "contact_overlap", "op": ">=",
+                                            "threshold": 0.5, "risk": None}]))
     assert len(result.designs) == 3
     texts = [d.parameters["sequence"] for d in result.designs]
     assert len(set(texts)) == 3
@@ -33,6 +36,10 @@ def test_designs_are_verified_successes_with_predictions(problem: SequenceProble
         assert design.predictions["oracle"]["ground_state"] == 5
         assert problem.evaluate([design.parameters])[0]["success"] == 1.0
         assert len(design.predictions["predicted"]["top_contacts"]) == 9
+        # The campaign's outcomes, predicted in the shape the parity plot reads.
+        assert design.predictions["mean"] == {
+            "target_gap": design.predictions["target_gap"],
+            "contact_overlap": design.predictions["contact_overlap"]}
     gaps = [d.predictions["target_gap"] for d in result.designs]
     assert gaps == sorted(gaps, reverse=True)
     assert result.info["oracle_calls"] >= 3 and result.model is None
