@@ -221,17 +221,42 @@ def demo(rounds: int = 8, batch: int = 4, problem: str = "nanoparticle",
          strategy: Annotated[str, typer.Option(
              help="space_filling, bayesian, inverse_design, sequence_design (as the problem "
                   "offers).")] = "bayesian",
-         home: Annotated[Path | None, typer.Option(help="Embedded state directory.")] = None
+         home: Annotated[Path | None, typer.Option(help="Embedded state directory.")] = None,
+         options: Annotated[str | None, typer.Option(
+             "--options", help="Strategy options as a JSON object, e.g. '{\"members\": 3}' "
+                               "(default: lighter settings for inverse_design).")] = None,
+         problem_options: Annotated[str | None, typer.Option(
+             "--problem-options", help="Problem options as a JSON object, e.g. "
+                                       "'{\"grid\": {\"nx\": 21, \"nz\": 11}}'.")] = None,
+         round_timeout: Annotated[float | None, typer.Option(
+             min=1.0, help="Seconds to wait for one round (default: two jobs' time limits "
+                           "plus a minute).")] = None,
          ) -> None:
     """Run a whole campaign on the embedded default: suggest -> simulate -> observe, per round.
 
     State lives under ``home`` (default ``.designloop``): run it again and the campaign goes on
-    from where it stopped.
+    from where it stopped (with the options it was created with). Each round prints the best
+    feasible value and, where the problem documents a reference optimum, the gap to it.
     """
     from service.cli.demo import run_demo
 
     run_demo(rounds=rounds, batch=batch, problem=problem, home=home, console=console,
-             strategy=strategy)
+             strategy=strategy, options=_json_object(options, "--options"),
+             problem_options=_json_object(problem_options, "--problem-options"),
+             round_timeout_s=round_timeout)
+
+
+def _json_object(text: str | None, option: str) -> dict[str, Any] | None:
+    """A JSON object given on the command line, or None."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"not JSON: {exc}", param_hint=option) from None
+    if not isinstance(value, dict):
+        raise typer.BadParameter("must be a JSON object", param_hint=option)
+    return value
 
 
 def main() -> None:
