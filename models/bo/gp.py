@@ -18,6 +18,22 @@ Warm start: given the state of the campaign's previous model version, every hype
 match is loaded before fitting, and the fit is capped at ``GPConfig.warm_max_iterations``. The
 data-sized buffers (transforms, fixed noise) are never copied. A state is plain tensors in
 nested dicts, serialised with :func:`torch.save` and read back with ``weights_only=True``.
+
+Constant outcomes (a deliberate fallback, not a fit): when every observation of an outcome has
+the same value (an assay at its detection limit or saturated, a constraint nobody came near),
+the marginal likelihood has no proper optimum: it drives the signal variance (and the noise) to
+zero, so a "successful" fit claims to know the outcome exactly *everywhere*, e.g.
+``P(constraint met) = 1`` in corners of the space nobody measured. Refusing the job instead
+would stall the campaign (the next round sees the same data). So such an outcome gets
+:func:`constant_outcome_model`: a GP that is *not fitted*; its mean is the observed value, its
+kernel and noise keep their documented starting values (BoTorch's: the lengthscale at its
+prior's initial value, the inferred noise at its initial value, or the known noise), and its
+prior sd is :func:`constant_outcome_scale` (``|value|``, or 1 for a value of 0, in the
+outcome's units). Near the data it predicts the value confidently; away from it, it is
+uncertain, so the acquisition explores instead of trusting a degenerate model. The fit report
+lists the outcome (:attr:`FitReport.constant`) and a warning for a person; the state of such a
+model is not kept for warm starts (:func:`fit_outcome_models` callers drop it), so the next
+round fits the outcome from scratch once its values differ.
 """
 
 from __future__ import annotations
@@ -30,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from botorch.exceptions.warnings import OptimizationWarning
+from botorch.exceptions.warnings import InputDataWarning, OptimizationWarning
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import ModelListGP, SingleTaskGP
 from botorch.models.gp_regression_mixed import MixedSingleTaskGP
@@ -51,6 +67,9 @@ STATE_VERSION = 1
 #: Floor on known noise variances, relative to the outcome's variance (keeps K invertible;
 #: GPyTorch rounds standardised noise below 1e-6 up to that, with a warning).
 MIN_RELATIVE_NOISE_VARIANCE = 2e-6
+#: An outcome whose values spread by at most this much (relative to ``max(1, max |y|)``) is
+#: constant: it gets :func:`constant_outcome_model` instead of a fit.
+CONSTANT_RELATIVE_SPREAD = 1e-9
 
 
 @dataclass
@@ -61,11 +80,16 @@ class FitReport:
         seconds: Wall time of each outcome's fit.
         warm_started: Whether each outcome's fit started from a previous state.
         noise: Each outcome's noise treatment (``"fixed"``, ``"inferred"``, ...).
+        constant: The outcomes whose observations all had one value -> that value; their
+            models are the unfitted fallback of :func:`constant_outcome_model`.
+        warnings: Sentences for a person (e.g. why an outcome was not fitted).
     """
 
     seconds: dict[str, float] = field(default_factory=dict)
     warm_started: dict[str, bool] = field(default_factory=dict)
     noise: dict[str, str] = field(default_factory=dict)
+    constant: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def build_gp(X: Tensor, Y: Tensor, Yvar: Tensor | None, encoder: Encoder,
@@ -159,6 +183,61 @@ def fit_gp(model: SingleTaskGP, config: GPConfig, *, warm: bool = False,
     model.eval()
 
 
+def is_constant(Y: Tensor) -> bool:
+    """Whether the outcomes all have one value (up to :data:`CONSTANT_RELATIVE_SPREAD`)."""
+    if Y.numel() == 0:
+        return False
+    spread = float(Y.max() - Y.min())
+    return spread <= CONSTANT_RELATIVE_SPREAD * max(1.0, float(Y.abs().max()))
+
+
+def constant_outcome_scale(value: float) -> float:
+    """The prior sd of a constant outcome's fallback model: ``|value|``, or 1 when it is 0.
+
+    The data carry no scale, so the value's own magnitude is the one unit-free choice: a
+    constraint measured at -1 with threshold 0 is, far from the data, feasible with
+    probability ~0.84, not 1.
+    """
+    return abs(value) if abs(value) > 1e-12 else 1.0
+
+
+def constant_outcome_model(X: Tensor, Y: Tensor, Yvar: Tensor | None,
+                           encoder: Encoder) -> SingleTaskGP:
+    r"""The deliberate fallback for an outcome whose observations all have one value.
+
+    See the module's notes: an unfitted GP whose mean is the value, whose prior sd is
+    :func:`constant_outcome_scale`, and whose lengthscales and noise keep their starting values
+    (known noise variances are used as given).
+
+    Args:
+        X: `n x d` features.
+        Y: `n x 1` outcomes, all equal.
+        Yvar: `n x 1` known noise variances, or ``None``.
+        encoder: The feature encoding.
+
+    Returns:
+        The model, in eval mode.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputDataWarning)  # the zero spread is the point
+        model = build_gp(X, Y, Yvar, encoder)
+    value = float(Y.reshape(-1)[0])
+    scale = constant_outcome_scale(value)
+    transform = model.outcome_transform
+    with torch.no_grad():
+        # Standardize met a zero sd and used 1; the targets are all 0 either way, so only the
+        # scale the posterior is mapped back with changes.
+        transform.means.fill_(value)  # type: ignore[union-attr, operator]
+        transform.stdvs.fill_(scale)  # type: ignore[union-attr, operator]
+        transform._stdvs_sq.fill_(scale * scale)  # type: ignore[union-attr, operator]
+        if Yvar is not None:
+            floor = MIN_RELATIVE_NOISE_VARIANCE  # relative to the prior variance (1)
+            model.likelihood.noise = (Yvar.to(torch.float64).reshape(-1) / scale**2
+                                      ).clamp_min(floor)
+    model.eval()
+    return model
+
+
 def fit_outcome_models(outcomes: Mapping[str, OutcomeData], encoder: Encoder,
                        config: GPConfig, previous_state: Mapping[str, Any] | None = None,
                        min_observations: int = 2) -> tuple[dict[str, SingleTaskGP], FitReport]:
@@ -172,7 +251,9 @@ def fit_outcome_models(outcomes: Mapping[str, OutcomeData], encoder: Encoder,
         min_observations: Fewest observations an outcome needs.
 
     Returns:
-        Outcome name -> fitted model (eval mode), and a report of the fits.
+        Outcome name -> fitted model (eval mode), and a report of the fits. An outcome whose
+        observations all have one value gets the unfitted :func:`constant_outcome_model`
+        instead (listed in ``report.constant``, with a warning): never a degenerate fit.
 
     Raises:
         NotEnoughDataError: An outcome has fewer than ``min_observations`` observations.
@@ -189,6 +270,19 @@ def fit_outcome_models(outcomes: Mapping[str, OutcomeData], encoder: Encoder,
                 f"{min_observations} are needed to model it",
                 {"outcome": name, "observations": n, "required": min_observations})
         start = time.perf_counter()
+        if is_constant(data.Y):
+            value = float(data.Y.reshape(-1)[0])
+            fitted[name] = constant_outcome_model(data.X, data.Y, data.Yvar, encoder)
+            report.seconds[name] = time.perf_counter() - start
+            report.warm_started[name] = False
+            report.noise[name] = data.noise
+            report.constant[name] = value
+            report.warnings.append(
+                f"outcome {name!r} has the same value ({value:g}) in all {n} successful "
+                f"observations: a GP cannot be fitted to it, so it is modelled as flat at that "
+                f"value with prior uncertainty (sd {constant_outcome_scale(value):g}) away from "
+                f"the data until its values differ")
+            continue
         mean = None
         prior = config.prior_mean
         if prior is not None and (prior.outcomes is None or name in prior.outcomes):

@@ -15,12 +15,17 @@ the standardised errors ``z_i = (y_i - mu_{-i}) / sigma_{-i}`` (for a calibrated
 mean is ~0 and sd ~1), and the coverage of central predictive intervals (for a calibrated
 model ~50% of observations fall within the central 50% interval, ~68% within +-1 sd, ~95%
 within +-1.96 sd).
+
+The metrics are stored as JSON with the model version (PostgreSQL's JSONB has no NaN or
+infinity), so a number that is undefined for the data is ``None``, never NaN, and
+``undefined`` says why: R^2 of observations without spread (all equal: ``SST = 0``), the sd of
+a single standardised error, or any value that came out non-finite.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -62,18 +67,22 @@ class QualityMetrics:
         coverage_68: Share within +-1 predicted sd.
         coverage_95: Share within the central 95% interval.
         log_predictive_density: Mean Gaussian log density of the observations.
+        undefined: Metric name -> why it is ``None`` (empty when every metric is defined).
+
+    Every metric is a finite float or ``None`` (JSON-safe: see the module's notes).
     """
 
     n: int
-    rmse: float
-    mae: float
-    r2: float
-    z_mean: float
-    z_sd: float
-    coverage_50: float
-    coverage_68: float
-    coverage_95: float
-    log_predictive_density: float
+    rmse: float | None
+    mae: float | None
+    r2: float | None
+    z_mean: float | None
+    z_sd: float | None
+    coverage_50: float | None
+    coverage_68: float | None
+    coverage_95: float | None
+    log_predictive_density: float | None
+    undefined: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,7 +129,7 @@ def calibration_metrics(y: Tensor, mean: Tensor, sd: Tensor) -> QualityMetrics:
         sd: `n` predicted standard deviations (> 0).
 
     Returns:
-        The metrics (NaN-free for ``n >= 2``).
+        The metrics: finite floats, or ``None`` with the reason in ``undefined``.
     """
     y, mean, sd = (t.detach().to(torch.float64).reshape(-1) for t in (y, mean, sd))
     n = y.numel()
@@ -129,18 +138,29 @@ def calibration_metrics(y: Tensor, mean: Tensor, sd: Tensor) -> QualityMetrics:
     sst = float(((y - y.mean()) ** 2).sum())
     sse = float((error**2).sum())
     log_density = -0.5 * (z**2) - torch.log(sd.clamp_min(1e-300)) - 0.5 * math.log(2 * math.pi)
-    return QualityMetrics(
-        n=n,
-        rmse=math.sqrt(sse / n),
-        mae=float(error.abs().mean()),
-        r2=1.0 - sse / sst if sst > 0 else float("nan"),
-        z_mean=float(z.mean()),
-        z_sd=float(z.std()) if n > 1 else float("nan"),
-        coverage_50=float((z.abs() <= _Z50).double().mean()),
-        coverage_68=float((z.abs() <= 1.0).double().mean()),
-        coverage_95=float((z.abs() <= _Z95).double().mean()),
-        log_predictive_density=float(log_density.mean()),
-    )
+    undefined: dict[str, str] = {}
+    if n == 0:
+        raise ValueError("calibration_metrics needs at least one prediction")
+    values: dict[str, float | None] = {
+        "rmse": math.sqrt(sse / n),
+        "mae": float(error.abs().mean()),
+        "r2": 1.0 - sse / sst if sst > 0 else None,
+        "z_mean": float(z.mean()),
+        "z_sd": float(z.std()) if n > 1 else None,
+        "coverage_50": float((z.abs() <= _Z50).double().mean()),
+        "coverage_68": float((z.abs() <= 1.0).double().mean()),
+        "coverage_95": float((z.abs() <= _Z95).double().mean()),
+        "log_predictive_density": float(log_density.mean()),
+    }
+    if sst <= 0:
+        undefined["r2"] = "the observations have no spread (all equal: SST = 0)"
+    if n < 2:
+        undefined["z_sd"] = "one prediction has no spread of standardised errors"
+    for name, value in values.items():
+        if value is not None and not math.isfinite(value):
+            values[name] = None
+            undefined[name] = f"non-finite ({value!r})"
+    return QualityMetrics(n=n, undefined=undefined, **values)  # type: ignore[arg-type]
 
 
 def loo_metrics(model: SingleTaskGP) -> QualityMetrics:

@@ -43,11 +43,12 @@ from models.bo.failures import (
     success_constraint,
     success_probability,
 )
-from models.bo.gp import dump_state, fit_outcome_models, load_state
+from models.bo.gp import constant_outcome_scale, dump_state, fit_outcome_models, load_state
 from models.bo.optimize import optimize_acquisition
 from models.bo.problem import Objective, Observation, OutcomeConstraint, outcome_names
 from models.bo.quality import loo_metrics
 from models.bo.risk import ChanceConstrainedAcquisition, ChanceFilter, constraint_probabilities
+from models.json_safety import finite_metrics
 from models.space.space import Space
 
 
@@ -88,9 +89,13 @@ class BOResult:
         suggestions: ``q`` suggestions, in the order they were chosen.
         model_state: The fitted hyperparameters (bytes, see :func:`models.bo.gp.dump_state`):
             store them with the model version and pass them back as ``previous_state``.
-        metrics: JSON-ready numbers: per-outcome leave-one-out quality, timings (s),
-            counts, warm starts, noise treatment, pool replacements, the batch's joint
-            acquisition value.
+        metrics: JSON-ready numbers (finite or ``None``: a value that came out non-finite is
+            ``None`` and its path is listed under ``non_finite``): per-outcome leave-one-out
+            quality, timings (s), counts, warm starts, noise treatment, pool replacements, the
+            batch's joint acquisition value; for outcomes whose observations all had one value,
+            ``constant_outcomes`` (name -> value) and ``warnings`` (see
+            :func:`models.bo.gp.constant_outcome_model`: such an outcome is modelled as flat
+            with prior uncertainty, deliberately, and not kept in ``model_state``).
         data_hash: SHA-256 of the observations and pending designs the call saw.
         seed: The seed it used.
     """
@@ -176,7 +181,7 @@ def _suggest(space: Space, observations: list[Observation], pending: Sequence[Ma
             outputs.append(SUCCESS_OUTPUT)
             members.append(failure_model)
         model = ModelListGP(*members)
-        scales = {n: _scale(d.Y) for n, d in data.outcomes.items()}
+        scales = {n: _scale(d.Y, report.constant.get(n)) for n, d in data.outcomes.items()}
         callables = constraint_callables(constraints, outputs, scales)
         if failure_model is not None:
             callables.append(success_constraint(outputs.index(SUCCESS_OUTPUT)))
@@ -226,9 +231,15 @@ def _suggest(space: Space, observations: list[Observation], pending: Sequence[Ma
         "batch_acquisition_value": joint,
         "acquisition": "qLogNEI" if len(objectives) == 1 else "qLogNEHVI",
     }
+    if report.constant:
+        metrics["constant_outcomes"] = dict(report.constant)
+        metrics["warnings"] = list(report.warnings)
     if config.quality:
         metrics["quality"] = {n: loo_metrics(m).to_dict() for n, m in models.items()}
-    state_models: dict[str, torch.nn.Module] = dict(models)
+    metrics = finite_metrics(metrics)
+    # A constant outcome's fallback is not a fit: its next round starts from scratch.
+    state_models: dict[str, torch.nn.Module] = {n: m for n, m in models.items()
+                                                if n not in report.constant}
     if failure_model is not None:
         state_models[SUCCESS_OUTPUT] = failure_model
     state = dump_state(state_models, extra={"outputs": outputs,
@@ -247,7 +258,11 @@ def _hold(designs: list[dict[str, Any]], fixed: Mapping[str, Any]) -> list[dict[
     return designs
 
 
-def _scale(Y: Tensor) -> float:
-    """An outcome's spread in the data: its sd, or 1 when it has none."""
+def _scale(Y: Tensor, constant: float | None = None) -> float:
+    """An outcome's spread in the data: its sd; for a constant outcome the prior sd of its
+    fallback model; 1 when it has none."""
+    if constant is not None:
+        return constant_outcome_scale(constant)
     sd = float(Y.std()) if Y.numel() > 1 else 0.0
     return sd if sd > 1e-12 else 1.0
+

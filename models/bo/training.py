@@ -6,6 +6,10 @@ designs: "how good is the model on the data we have?" answered on demand.
 
 Options: ``config`` — a :class:`~models.bo.config.BOConfig` dict (only ``gp`` and
 ``min_observations`` matter here).
+
+An outcome whose observations all have one value gets the deliberate flat fallback of
+:func:`models.bo.gp.constant_outcome_model` (listed under ``constant_outcomes`` with a
+``warnings`` sentence) instead of a degenerate fit; every metric is finite or ``None``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from models.bo.gp import dump_state, fit_outcome_models, load_state
 from models.bo.problem import Observation
 from models.bo.quality import loo_metrics
 from models.design.rounds import InvalidOptionsError, TrainedModel
+from models.json_safety import finite_metrics
 from models.training import TrainRequest
 
 
@@ -44,7 +49,13 @@ def train(request: TrainRequest) -> TrainedModel:
         "fit_seconds_per_outcome": report.seconds, "warm_started": report.warm_started,
         "noise": report.noise, "total_seconds": time.perf_counter() - start,
     }
-    state = dump_state(dict(models), extra={"outputs": list(models),
+    if report.constant:
+        metrics["constant_outcomes"] = dict(report.constant)
+        metrics["warnings"] = list(report.warnings)
+    metrics = finite_metrics(metrics)
+    # A constant outcome's fallback is not a fit: it is not kept for warm starts.
+    fitted = {n: m for n, m in models.items() if n not in report.constant}
+    state = dump_state(fitted, extra={"outputs": list(models),
                                             "features": [c.name for c in encoder.columns]})
     return TrainedModel(kind="gp", weights=state,
                         config={"bo": config.to_dict(), "seed": request.seed,

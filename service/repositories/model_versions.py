@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from models.json_safety import finite_json, finite_metrics
 from service.db.tables import ModelVersion
 from service.repositories.pagination import paginate
 
@@ -43,7 +44,16 @@ def create_model_version(session: Session, campaign_id: uuid.UUID, *, kind: str,
 
     Called inside the job's fenced results transaction; two jobs of one campaign that race for
     the same number collide on the unique ``(campaign_id, number)`` and the loser recomputes.
+
+    The metrics and config are made JSON-safe first (:func:`models.json_safety.finite_json`):
+    a NaN or infinity left by a model is stored as ``null`` and its path listed under
+    ``metrics["non_finite"]`` (PostgreSQL's JSONB would refuse the whole transaction).
     """
+    metrics = finite_metrics(metrics)
+    config, config_found = finite_json(config)
+    if config_found:
+        metrics["non_finite"] = {**metrics.get("non_finite", {}),
+                                 **{f"config.{k}": v for k, v in config_found.items()}}
     number = (session.scalar(select(func.max(ModelVersion.number))
                              .where(ModelVersion.campaign_id == campaign_id)) or 0) + 1
     row = ModelVersion(campaign_id=campaign_id, number=number, kind=kind, config=config,

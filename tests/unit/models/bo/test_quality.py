@@ -4,6 +4,7 @@ calibrated (about 68% of standardised LOO residuals within 1 sd)."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import torch
@@ -86,3 +87,20 @@ def test_loo_calibration_on_a_well_specified_gp_sample() -> None:
     assert abs(q.coverage_68 - 0.68) < 0.08, q
     assert q.coverage_95 > 0.88, q
     assert 0.8 < q.z_sd < 1.25, q
+
+
+def test_undefined_metrics_are_none_with_a_reason_never_nan() -> None:
+    """The metrics are stored as JSON (PostgreSQL's JSONB has no NaN): R^2 of data without
+    spread, the sd of one error, and anything non-finite are None, and say why."""
+    flat = torch.full((5,), 2.0, dtype=torch.float64)
+    q = calibration_metrics(flat, flat, torch.full((5,), 0.1, dtype=torch.float64))
+    assert q.r2 is None and q.undefined == {
+        "r2": "the observations have no spread (all equal: SST = 0)"}
+    assert q.rmse == 0.0 and q.z_sd == 0.0
+    one = calibration_metrics(torch.tensor([1.0]), torch.tensor([0.5]), torch.tensor([1.0]))
+    assert one.z_sd is None and one.r2 is None and set(one.undefined) == {"r2", "z_sd"}
+    huge = calibration_metrics(torch.tensor([0.0, 1e300]), torch.tensor([1e300, 0.0]),
+                               torch.tensor([1.0, 1.0]))
+    assert huge.rmse is None and huge.undefined["rmse"] == "non-finite (inf)"
+    for metrics in (q, one, huge):
+        json.dumps(metrics.to_dict(), allow_nan=False)

@@ -4,6 +4,7 @@ warm-startable; bad inputs fail with science errors, never a crash."""
 
 from __future__ import annotations
 
+import json
 import math
 import time
 
@@ -11,13 +12,14 @@ import pytest
 import torch
 
 from models.bo.config import AcquisitionConfig, BOConfig, GPConfig, HillPriorConfig, OptimizerConfig
+from models.bo.data import assemble
+from models.bo.encoding import Encoder
 from models.bo.errors import BadObservationError, NotEnoughDataError
-from models.bo.gp import load_state
+from models.bo.gp import constant_outcome_model, load_state
 from models.bo.prior_mean import HillMean
 from models.bo.problem import Objective, Observation, OutcomeConstraint
 from models.bo.suggest import suggest
 from models.design.space_filling import space_filling_designs
-from models.errors import ScienceError
 from models.problems.branin import SPEC
 from models.problems.branin.problem import BraninProblem
 from models.space.space import Space
@@ -135,16 +137,86 @@ def test_bad_inputs_fail_with_science_errors() -> None:
         suggest(BRANIN, good, [{"x1": 0.0}], OBJECTIVE, CONSTRAINT)
 
 
-def test_identical_outcomes_do_not_crash() -> None:
-    designs = space_filling_designs(BRANIN, 6, seed=0).designs
-    flat = [Observation(d, {"value": 2.0, "constraint": -1.0}) for d in designs]
-    config = BOConfig(optimizer=OptimizerConfig(num_restarts=2, raw_samples=32))
-    try:
-        result = suggest(BRANIN, flat, [], OBJECTIVE, CONSTRAINT, q=2, config=config, seed=0)
-    except ScienceError:  # a readable refusal is fine; a crash is not
-        return
+def _flat_branin(objective: float | None, constraint: float | None, n: int = 6
+                 ) -> list[Observation]:
+    """``n`` Sobol designs; an outcome given a number has that value in every observation,
+    the other its true Branin value."""
+    designs = space_filling_designs(BRANIN, n, seed=0).designs
+    true = BraninProblem().evaluate(designs)
+    return [Observation(d, {"value": t["value"] if objective is None else objective,
+                            "constraint": t["constraint"] if constraint is None else constraint})
+            for d, t in zip(designs, true, strict=True)]
+
+
+def test_a_constant_constraint_is_modelled_flat_with_prior_uncertainty_not_fitted() -> None:
+    """The chosen behaviour for an outcome that cannot be fitted (all values identical): a
+    deliberate fallback, reported, JSON-safe, and uncertain where nothing was measured."""
+    config = BOConfig(optimizer=OptimizerConfig(num_restarts=2, raw_samples=32),
+                      acquisition=AcquisitionConfig(mc_samples=32))
+    observations = _flat_branin(objective=None, constraint=-1.0)
+    result = suggest(BRANIN, observations, [], OBJECTIVE, CONSTRAINT, q=2, config=config,
+                     seed=0)
     assert len(result.suggestions) == 2
-    assert all(torch.isfinite(torch.tensor(s.acquisition_value)) for s in result.suggestions)
+    assert result.metrics["constant_outcomes"] == {"constraint": -1.0}
+    (warning,) = result.metrics["warnings"]
+    assert "'constraint' has the same value (-1) in all 6" in warning
+    json.dumps(result.metrics, allow_nan=False)  # storable as JSONB: no NaN, no infinity
+    assert "non_finite" not in result.metrics
+    quality = result.metrics["quality"]["constraint"]
+    assert quality["r2"] is None and "SST = 0" in quality["undefined"]["r2"]
+    assert result.metrics["quality"]["value"]["undefined"] == {}
+    # Not fitted, so not kept for a warm start; the fitted objective is.
+    assert set(load_state(result.model_state)["models"]) == {"value"}
+    assert result.metrics["warm_started"]["constraint"] is False
+    for s in result.suggestions:
+        assert s.mean["constraint"] == pytest.approx(-1.0, abs=1e-9)
+        assert math.isfinite(s.acquisition_value) and 0.0 < s.probability_feasible < 1.0
+    # The degenerate fit claimed sd ~0.02 everywhere; the fallback's prior sd is |value| = 1:
+    # certain at a measured design, uncertain in a corner nobody measured.
+    model_sd = _constant_sd(observations, "constraint", [observations[0].parameters,
+                                                         {"x1": -5.0, "x2": 15.0}])
+    assert model_sd[0] < 0.2 and 0.5 < model_sd[1] <= 1.0 + 1e-9
+
+
+def _constant_sd(observations: list[Observation], name: str,
+                 designs: list[dict[str, float]]) -> list[float]:
+    encoder = Encoder(BRANIN)
+    data = assemble(encoder, observations, ["value", "constraint"]).outcomes[name]
+    model = constant_outcome_model(data.X, data.Y, data.Yvar, encoder)
+    with torch.no_grad():
+        return model.posterior(encoder.encode(designs)).variance.sqrt().reshape(-1).tolist()
+
+
+def test_all_outcomes_constant_still_suggests_and_explores() -> None:
+    config = BOConfig(optimizer=OptimizerConfig(num_restarts=2, raw_samples=32),
+                      acquisition=AcquisitionConfig(mc_samples=32))
+    observations = _flat_branin(objective=2.0, constraint=-1.0)
+    result = suggest(BRANIN, observations, [], OBJECTIVE, CONSTRAINT, q=2, config=config,
+                     seed=0)
+    assert result.metrics["constant_outcomes"] == {"value": 2.0, "constraint": -1.0}
+    assert len(result.metrics["warnings"]) == 2
+    json.dumps(result.metrics, allow_nan=False)
+    assert load_state(result.model_state)["models"] == {}
+    measured = {tuple(sorted(o.parameters.items())) for o in observations}
+    for s in result.suggestions:
+        assert tuple(sorted(s.parameters.items())) not in measured
+        assert s.mean["value"] == pytest.approx(2.0, abs=1e-9)
+        assert s.sd["value"] > 0.5  # explores where the flat model is uncertain
+    again = suggest(BRANIN, observations, [], OBJECTIVE, CONSTRAINT, q=2, config=config,
+                    seed=0)
+    assert [s.parameters for s in again.suggestions] == \
+        [s.parameters for s in result.suggestions]
+
+
+def test_a_warm_start_from_a_state_without_the_constant_outcome_fits_it_cold() -> None:
+    config = BOConfig(optimizer=OptimizerConfig(num_restarts=2, raw_samples=32),
+                      acquisition=AcquisitionConfig(mc_samples=32))
+    flat = suggest(BRANIN, _flat_branin(None, -1.0), [], OBJECTIVE, CONSTRAINT, q=1,
+                   config=config, seed=0)
+    varied = suggest(BRANIN, _flat_branin(None, None, n=8), [], OBJECTIVE, CONSTRAINT, q=1,
+                     config=config, seed=0, previous_state=flat.model_state)
+    assert varied.metrics["warm_started"] == {"value": True, "constraint": False}
+    assert "constant_outcomes" not in varied.metrics and "warnings" not in varied.metrics
 
 
 def test_json_shapes_are_accepted() -> None:
