@@ -44,6 +44,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from models.errors import ScienceError
+from models.json_safety import finite_json
 from models.problems.base import ProblemError
 from service.config import Settings, get_settings
 from service.db.engine import session_scope
@@ -265,7 +266,8 @@ class JobContext:
         self._followups = []
         with session_scope() as session:
             job_rows.fence(session, self.job.id, self.job.token)
-            result = write(session)
+            # JSONB has no NaN/inf: an undefined number in a result is stored as null
+            result = finite_json(write(session))[0]
             job_rows.succeed(session, self.job.id, self.job.token, result)
         self.committed, self.result = True, result
         if self._followups:

@@ -17,6 +17,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from models.json_safety import finite_json
 from models.space.keys import design_key
 from service.db.base import utcnow
 from service.db.tables import Campaign, Observation, Suggestion
@@ -121,27 +122,21 @@ def store_suggestions(session: Session, campaign: Campaign, designs: Sequence[di
     Raises:
         SuggestionRace: the campaign's pending set changed since ``read_version``.
     """
-    if not live:
-        rows = [Suggestion(campaign_id=campaign.id, job_id=job_id, parameters=dict(design),
-                           design_key=design_key(design), strategy=strategy,
-                           status=SuggestionStatus.reprocessed,
-                           predictions=dict(predictions[i]) if predictions else {},
-                           model_version_id=model_version_id, client_id=None)
-                for i, design in enumerate(designs)]
-        session.add_all(rows)
-        session.flush()
-        return rows
-    bumped = session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign.id, Campaign.suggestions_version == read_version)
-        .values(suggestions_version=read_version + 1, strategy_state=strategy_state)
-        .execution_options(synchronize_session=False))
-    if cast("CursorResult[Any]", bumped).rowcount != 1:
-        raise SuggestionRace(f"campaign {campaign.id} changed while suggestions were computed")
+    if live:
+        bumped = session.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign.id, Campaign.suggestions_version == read_version)
+            .values(suggestions_version=read_version + 1, strategy_state=strategy_state)
+            .execution_options(synchronize_session=False))
+        if cast("CursorResult[Any]", bumped).rowcount != 1:
+            raise SuggestionRace(
+                f"campaign {campaign.id} changed while suggestions were computed")
+    status = SuggestionStatus.pending if live else SuggestionStatus.reprocessed
     rows = [Suggestion(campaign_id=campaign.id, job_id=job_id, parameters=dict(design),
-                       design_key=design_key(design), strategy=strategy,
-                       predictions=dict(predictions[i]) if predictions else {},
-                       model_version_id=model_version_id, client_id=client_id)
+                       design_key=design_key(design), strategy=strategy, status=status,
+                       # JSONB has no NaN/inf: a strategy's undefined number is stored as null
+                       predictions=finite_json(dict(predictions[i]))[0] if predictions else {},
+                       model_version_id=model_version_id, client_id=client_id if live else None)
             for i, design in enumerate(designs)]
     session.add_all(rows)
     session.flush()

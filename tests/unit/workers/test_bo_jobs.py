@@ -147,3 +147,23 @@ def test_a_model_version_with_non_finite_numbers_is_stored_json_safe(
         "quality": {"y": {"r2": None, "z_sd": 1.0}}, "values": [1.0, None],
         "non_finite": {"quality.y.r2": "nan", "values[1]": "-inf", "config.bo.eta": "nan"}}
     assert version.config == {"seed": 1, "bo": {"eta": None}}
+
+
+def test_suggestion_predictions_are_stored_json_safe(
+        project_key: tuple[uuid.UUID, str]) -> None:
+    """The same guard for what any strategy predicts."""
+    from service.db.tables import Suggestion
+    from service.repositories.suggestions import store_suggestions
+
+    project_id, _ = project_key
+    campaign_id = make_campaign(project_id)
+    with session_scope() as session:
+        campaign = get_campaign(session, project_id, campaign_id)
+        store_suggestions(session, campaign, [{"x1": 0.5, "x2": 0.5}], job_id=None,
+                          strategy="bayesian", read_version=campaign.suggestions_version,
+                          strategy_state={},
+                          predictions=[{"mean": {"y": float("nan")}, "sd": [float("inf")]}])
+    with session_scope() as session:
+        (stored,) = session.scalars(
+            select(Suggestion).where(Suggestion.campaign_id == campaign_id)).all()
+        assert stored.predictions == {"mean": {"y": None}, "sd": [None]}
