@@ -11,6 +11,12 @@ minimum, where first-order methods crawl. Switchable:
   (:mod:`.sampling`) during Adam;
 * Fourier features / hard constraints — properties of the network (:mod:`.network`).
 
+:func:`polish_pinn` continues an already trained (float32) network in float64 with L-BFGS
+only, instead of training a second network in float64 from scratch: float64 keeps round-off
+out of the loss and its gradients where float32 L-BFGS stalls. Most of its gain comes from
+the extra L-BFGS iterations themselves; ``benchmarks/physics.py`` reports the same
+continuation kept in float32 as a control.
+
 Every step checks the loss terms: a NaN or inf raises :class:`~.errors.NonFiniteLossError`
 (the network is never returned half-broken). ``progress(epoch, terms)`` is called every
 ``log_every`` steps with the unweighted loss terms (and ``"loss"``, the weighted total).
@@ -21,7 +27,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from copy import deepcopy
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import torch
@@ -32,7 +39,7 @@ from .problem import TrainableProblem
 from .sampling import resample
 from .weighting import GradNormBalancer
 
-__all__ = ["PINNConfig", "PINNResult", "Progress", "train_pinn"]
+__all__ = ["PINNConfig", "PINNResult", "Progress", "polish_pinn", "train_pinn"]
 
 #: ``progress(epoch, {term: value}) -> None``.
 Progress = Callable[[int, dict[str, float]], None]
@@ -263,3 +270,51 @@ def train_pinn(problem: TrainableProblem, net: nn.Module, config: PINNConfig | N
     return PINNResult(net=net, coefficients=problem.coefficients.estimates(),
                       history=run.history, weights=dict(run.balancer.weights),
                       seconds=run.elapsed(), epochs=run.step, config=config)
+
+
+def polish_pinn(problem: TrainableProblem, net: nn.Module, config: PINNConfig | None = None,
+                *, lbfgs_iterations: int = 1000, max_seconds: float | None = None,
+                in_place: bool = False, progress: Progress = _silent,
+                monitor: Monitor | None = None) -> PINNResult:
+    """Polish a trained network: cast it to float64 and continue with L-BFGS only.
+
+    The float32 weights are the starting point (no Adam, no re-initialisation); the loss is
+    the same as in training, on the same collocation points (``config``'s ``seed`` and
+    ``n_collocation``, drawn in float64). Loss weights restart at 1 and stay fixed (no
+    adaptive weighting, no resampling), so the polish minimises one fixed objective.
+
+    Args:
+        problem: The problem ``net`` was trained on.
+        net: The trained network (any dtype; normally float32).
+        config: The settings ``net`` was trained with (default :class:`PINNConfig`); only
+            ``n_collocation``, ``seed`` and ``log_every`` carry over.
+        lbfgs_iterations: L-BFGS iterations of the polish (it stops earlier when L-BFGS
+            makes no more progress).
+        max_seconds: Wall-clock budget of the polish (None: no limit).
+        in_place: Cast and train ``net`` and ``problem`` themselves; by default deep copies
+            are polished and the float32 originals are left untouched.
+        progress: As in :func:`train_pinn`.
+        monitor: As in :func:`train_pinn` (e.g. the error against a reference).
+
+    Returns:
+        The :class:`PINNResult` of the polish: the float64 network, its history (stages
+        ``"lbfgs"`` and ``"final"``), ``seconds`` of the polish alone and ``epochs`` = the
+        L-BFGS iterations taken.
+
+    Raises:
+        ValueError: ``lbfgs_iterations`` < 1.
+        NonFiniteLossError: A loss term became NaN or inf.
+
+    Example:
+        >>> result = train_pinn(problem, net, PINNConfig())          # doctest: +SKIP
+        >>> polished = polish_pinn(problem, result.net, result.config)  # doctest: +SKIP
+    """
+    if lbfgs_iterations < 1:
+        raise ValueError("a polish needs at least one L-BFGS iteration")
+    base = config or PINNConfig()
+    polish = replace(base, adam_epochs=0, lbfgs_iterations=lbfgs_iterations,
+                     adaptive_weights=False, resample_every=0, max_seconds=max_seconds,
+                     dtype="float64")
+    if not in_place:
+        problem, net = deepcopy(problem), deepcopy(net)
+    return train_pinn(problem, net, polish, progress=progress, monitor=monitor)

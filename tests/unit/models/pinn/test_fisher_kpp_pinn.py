@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 import models.pinn.cases.fisher_kpp as fk
 from models.physics.reaction_diffusion import FisherKPP, solve_reference
-from models.pinn.training import PINNConfig, train_pinn
+from models.pinn.training import PINNConfig, polish_pinn, train_pinn
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +34,33 @@ def test_forward_small_budget_reaches_a_few_1e3(reference) -> None:  # type: ign
     assert error < 1e-2, error
     assert seen and set(seen[0][1]) == {"pde", "loss"}
     assert result.history[-1]["pde"] < result.history[0]["pde"] / 100
+
+
+def test_float64_polish_continues_a_float32_network_with_lbfgs(reference) -> None:  # type: ignore[no-untyped-def]
+    """The polish starts from the trained float32 weights (not afresh), works on copies and
+    cuts the error: measured 8.3e-3 -> 1.7e-3 (4.8x) for these settings; asserted 2.5x."""
+    case, ref = reference
+    points, values = fk.reference_points(ref, stride_x=16)
+    problem, net = fk.forward_problem(case, width=20, seed=0)
+    config = PINNConfig(adam_epochs=200, lbfgs_iterations=100, n_collocation=500, log_every=50)
+    train_pinn(problem, net, config)
+    before = fk.relative_l2(net, points, values)
+    result = polish_pinn(problem, net, config, lbfgs_iterations=400,
+                         monitor=lambda n: fk.relative_l2(n, points, values))
+    after = fk.relative_l2(result.net, points, values)
+    assert after < before / 2.5, (before, after)
+    # It continued from the float32 optimum: the first record (after <= 50 iterations) is
+    # already below it, where a fresh network would sit near 1.
+    first = result.history[0]["monitor"]
+    assert first < before, (before, first)
+    assert next(result.net.parameters()).dtype == torch.float64
+    assert next(net.parameters()).dtype == torch.float32                  # original untouched
+    assert fk.relative_l2(net, points, values) == before
+    assert {h["stage"] for h in result.history} == {"lbfgs", "final"}
+    assert 0 < result.epochs <= 400
+    assert result.config.dtype == "float64" and result.config.adam_epochs == 0
+    with pytest.raises(ValueError, match="at least one"):
+        polish_pinn(problem, net, config, lbfgs_iterations=0)
 
 
 def test_soft_form_with_adaptive_weights_and_resampling_learns(reference) -> None:  # type: ignore[no-untyped-def]
