@@ -32,7 +32,10 @@ Usage::
 
 Tools: ``sobol`` (the initial Sobol stream continued), ``designloop`` (:func:`suggest` with its
 default configuration: sequential-greedy batches), ``designloop_joint`` (the same with
-``OptimizerConfig.joint_batch``: the batch optimised in one solve; full run only), ``ax``,
+``OptimizerConfig.joint_batch``: the batch optimised in one solve; full run only),
+``designloop_hill`` (the default with a saturating Hill prior mean in dose for T-cell
+activation, learned with the kernel; nanoparticle lab only: the issue's "how much the prior
+helps against a constant mean", reported as median regrets and per-seed wins), ``ax``,
 ``optuna``, ``baybe``.
 
 It prints the table, writes ``benchmarks/results/bayesopt.json`` and ``bayesopt.png`` and
@@ -71,7 +74,7 @@ if str(ROOT) not in sys.path:
 
 from botorch.test_functions import Hartmann
 
-from models.bo.config import BOConfig, OptimizerConfig
+from models.bo.config import BOConfig, GPConfig, HillPriorConfig, OptimizerConfig
 from models.bo.suggest import suggest
 from models.design.space_filling import space_filling_designs
 from models.problems.nanoparticle import SPEC as NANO_SPEC
@@ -339,12 +342,44 @@ def run_ax(problem: BenchProblem, seed: int, initial: list[dict[str, Any]],
 #: designloop with the batch optimised jointly (one solve per round instead of q).
 JOINT = BOConfig(optimizer=OptimizerConfig(joint_batch=True))
 
+#: The input in which the Hill prior mean saturates (issue 7's prior knowledge: dose responses
+#: saturate); the tool runs only on problems that have it (the nanoparticle lab).
+HILL_INPUT = "dose"
+#: designloop with a saturating (Hill) prior mean in dose for the efficacy outcome, learned
+#: jointly with the kernel, against the default constant mean.
+HILL = BOConfig(gp=GPConfig(prior_mean=HillPriorConfig(
+    parameter=HILL_INPUT, outcomes=("t_cell_activation",))))
+
 RUNNERS: dict[str, Runner] = {
     "sobol": run_sobol, "designloop": run_designloop,
     "designloop_joint": functools.partial(run_designloop, config=JOINT),
+    "designloop_hill": functools.partial(run_designloop, config=HILL),
     "ax": run_ax, "optuna": run_optuna}
 PACKAGES = {"ax": "ax", "optuna": "optuna", "baybe": "baybe"}
-DEFAULT_TOOLS = "sobol,designloop,designloop_joint,ax,optuna,baybe"
+DEFAULT_TOOLS = "sobol,designloop,designloop_joint,designloop_hill,ax,optuna,baybe"
+
+
+def applies(tool: str, problem: BenchProblem) -> bool:
+    """Whether ``tool`` runs on ``problem`` (the Hill prior needs its input)."""
+    return tool != "designloop_hill" or HILL_INPUT in problem.space.names
+
+
+def hill_comparison(problem: BenchProblem, traces: dict[tuple[str, str], list[Trace]],
+                    budget: int) -> dict[str, Any] | None:
+    """Hill prior mean vs constant mean on the same seeds: median final regrets, and per seed
+    (same initial designs, same lab noise) how often the prior did better, equal or worse."""
+    hill = traces.get((problem.name, "designloop_hill"))
+    plain = traces.get((problem.name, "designloop"))
+    if not hill or not plain:
+        return None
+    ours = [regret_curve(problem, t.designs[:budget])[-1] for t in hill]
+    base = [regret_curve(problem, t.designs[:budget])[-1] for t in plain]
+    return {"problem": problem.name, "prior_input": HILL_INPUT,
+            "median_regret_hill": statistics.median(ours),
+            "median_regret_constant": statistics.median(base),
+            "seeds_better": sum(h < b for h, b in zip(ours, base, strict=True)),
+            "seeds_equal": sum(h == b for h, b in zip(ours, base, strict=True)),
+            "seeds_worse": sum(h > b for h, b in zip(ours, base, strict=True))}
 
 
 def _rounds(budget: int) -> int:
@@ -553,6 +588,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tools", default=DEFAULT_TOOLS)
     parser.add_argument("--jobs", type=int, default=1,
                         help="runs in parallel processes (timings then share the cores)")
+    parser.add_argument("--results", type=Path, default=RESULTS,
+                        help="folder for bayesopt.json and bayesopt.png")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
@@ -568,7 +605,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     problems = list(_problems().values())
     jobs = [(problem.name, seed, tool, budget) for problem in problems
-            for seed in range(seeds) for tool in tools]
+            for seed in range(seeds) for tool in tools if applies(tool, problem)]
     traces: dict[tuple[str, str], list[Trace]] = {}
     if args.jobs > 1:
         context = multiprocessing.get_context("fork")
@@ -578,26 +615,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         for job in jobs:
             _report(job, _run_job(job), traces)
+    hill = [c for c in (hill_comparison(p, traces, budget) for p in problems) if c]
     results = {problem.name: {tool: summarize(problem, traces[problem.name, tool], budget)
-                              for tool in tools} for problem in problems}
+                              for tool in tools if applies(tool, problem)}
+               for problem in problems}
     timing = q_timing(problems[1], seed=0, observations=budget)
     print_table(results)
     for label, name in (("", "sequential greedy (default)"), ("joint_", "joint batch")):
         print(f"q=8 vs q=1 on the nanoparticle lab ({budget} observations), {name}: "
               f"{timing[label + 'q8_seconds']:.2f} s vs {timing[label + 'q1_seconds']:.2f} s, "
               f"ratio {timing[label + 'ratio']:.2f} (goal <= 2)")
+    for c in hill:
+        print(f"Hill prior mean in {c['prior_input']} vs constant mean on {c['problem']}: "
+              f"median regret {c['median_regret_hill']:.4g} vs "
+              f"{c['median_regret_constant']:.4g}; per seed better/equal/worse "
+              f"{c['seeds_better']}/{c['seeds_equal']}/{c['seeds_worse']}")
     regret_ratio, time_ratio, met = verdict(results, timing)
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = args.results
+    out.mkdir(parents=True, exist_ok=True)
     payload = {"mode": "quick" if args.quick else "full", "seeds": seeds, "budget": budget,
                "initial": INITIAL, "q": Q, "tools": tools, "skipped": skipped,
-               "results": results, "q_timing": timing,
+               "results": results, "q_timing": timing, "hill_prior": hill,
                "regret_vs_best_peer": regret_ratio, "time_vs_fastest_gp_peer": time_ratio,
                "goal_met": met, "wall_seconds": time.perf_counter() - started,
                "jobs": args.jobs,
                "torch_threads": torch.get_num_threads()}
-    (RESULTS / "bayesopt.json").write_text(json.dumps(payload, indent=1, default=float))
-    plot(results, RESULTS / "bayesopt.png")
-    print(f"wrote {RESULTS / 'bayesopt.json'} and {RESULTS / 'bayesopt.png'} "
+    (out / "bayesopt.json").write_text(json.dumps(payload, indent=1, default=float))
+    plot(results, out / "bayesopt.png")
+    print(f"wrote {out / 'bayesopt.json'} and {out / 'bayesopt.png'} "
           f"({payload['wall_seconds']:.0f} s)")
     print(f"bayesopt: regret_vs_best_peer={regret_ratio:.3g} "
           f"time_vs_fastest_gp_peer={time_ratio:.3g} goal={'met' if met else 'not-met'}")
