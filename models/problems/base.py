@@ -27,6 +27,27 @@ class DesignError(ProblemError):
     """A design handed to a problem is not a point of its space."""
 
 
+def numeric_options(options: Mapping[str, Any] | None, defaults: Mapping[str, Any],
+                    limits: Mapping[str, tuple[float, float]]) -> dict[str, Any]:
+    """A plug-in's numeric options with defaults filled in, each checked against its
+    ``(lowest, highest)``; a bad one is a :class:`ProblemError` naming it
+    (``problem_options.<name>``), so the API answers with the field that is wrong."""
+    given = dict(options or {})
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise ProblemError(f"problem_options.{unknown[0]}: unknown option; known: "
+                           f"{sorted(defaults)}")
+    out = {**defaults, **given}
+    for name, (low, high) in limits.items():
+        value = out[name]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ProblemError(f"problem_options.{name}: must be a number, got {value!r}")
+        if not low <= value <= high:
+            raise ProblemError(f"problem_options.{name}: must lie in [{low}, {high}], "
+                               f"got {value}")
+    return out
+
+
 @dataclass(frozen=True)
 class ProblemSpec:
     key: str

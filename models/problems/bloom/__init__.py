@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from models.problems.base import ProblemError, ProblemSpec
+from models.problems.base import ProblemSpec, numeric_options
 
 DEFAULTS: dict[str, Any] = {"natural_rate": 2.0, "max_abatement": 0.75, "biomass_cap": 0.2}
 #: ``option -> (lowest, highest)`` accepted.
@@ -36,22 +36,9 @@ LIMITS: dict[str, tuple[float, float]] = {"natural_rate": (0.1, 10.0),
 
 
 def validate(options: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The options with defaults filled in; a bad one is a :class:`ProblemError` naming it."""
-    given = dict(options or {})
-    unknown = sorted(set(given) - set(DEFAULTS))
-    if unknown:
-        raise ProblemError(f"problem_options.{unknown[0]}: unknown option; known: "
-                           f"{sorted(DEFAULTS)}")
-    out = {**DEFAULTS, **given}
-    for name, (low, high) in LIMITS.items():
-        value = out[name]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ProblemError(f"problem_options.{name}: must be a number, got {value!r}")
-        if not low <= value <= high:
-            raise ProblemError(f"problem_options.{name}: must lie in [{low}, {high}], "
-                               f"got {value}")
-        out[name] = float(value)
-    return out
+    """The options with defaults filled in; a bad one is a :class:`~models.problems.base.ProblemError` naming it."""
+    out = numeric_options(options, DEFAULTS, LIMITS)
+    return {name: float(value) for name, value in out.items()}
 
 
 def rate_range(options: Mapping[str, Any]) -> tuple[float, float]:

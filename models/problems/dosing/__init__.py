@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from models.problems.base import ProblemError, ProblemSpec
+from models.problems.base import ProblemError, ProblemSpec, numeric_options
 
 DEFAULTS: dict[str, Any] = {"horizon": 12.0, "n_intervals": 6, "max_dose": 10.0,
                             "target": 8.0, "tolerance": 0.05}
@@ -30,19 +30,7 @@ LIMITS: dict[str, tuple[float, float]] = {"horizon": (1.0, 48.0), "n_intervals":
 
 def validate(options: Mapping[str, Any] | None) -> dict[str, Any]:
     """The options with defaults filled in; a bad one is a :class:`ProblemError` naming it."""
-    given = dict(options or {})
-    unknown = sorted(set(given) - set(DEFAULTS))
-    if unknown:
-        raise ProblemError(f"problem_options.{unknown[0]}: unknown option; known: "
-                           f"{sorted(DEFAULTS)}")
-    out = {**DEFAULTS, **given}
-    for name, (low, high) in LIMITS.items():
-        value = out[name]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ProblemError(f"problem_options.{name}: must be a number, got {value!r}")
-        if not low <= value <= high:
-            raise ProblemError(f"problem_options.{name}: must lie in [{low}, {high}], "
-                               f"got {value}")
+    out = numeric_options(options, DEFAULTS, LIMITS)
     if not float(out["n_intervals"]).is_integer():
         raise ProblemError("problem_options.n_intervals: must be an integer")
     out["n_intervals"] = int(out["n_intervals"])
