@@ -25,20 +25,13 @@ from tests.integration.workers.support import (
     suggestions,
     wait_for,
 )
-from tests.unit.workers.factories import campaign_row, make_campaign
+from tests.unit.workers.factories import FAST_BAYESIAN, campaign_row, make_campaign
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 SPACE: dict[str, Any] = {"parameters": [
     {"type": "continuous", "name": "x1", "lower": 0.0, "upper": 1.0},
     {"type": "continuous", "name": "x2", "lower": 0.0, "upper": 1.0}]}
-#: Capped optimiser effort (the machine is shared): the test is about the bookkeeping.
-FAST_BAYESIAN: dict[str, Any] = {"kind": "bayesian", "options": {"initial_points": 4, "config": {
-    "gp": {"max_iterations": 60, "warm_max_iterations": 20, "max_attempts": 1},
-    "acquisition": {"mc_samples": 32},
-    "optimizer": {"num_restarts": 2, "raw_samples": 32, "max_iterations": 20,
-                  "max_alternating": 2, "pool_size": 256},
-    "quality": False}}}
 #: Longer job limits than the session's, for the model fits on a loaded machine.
 SLOW_TIMINGS = {"job_soft_time_limit_s": 90.0, "job_time_limit_s": 100.0,
                 "broker_visibility_timeout_s": 110.0, "lease_timeout_s": 110.0,

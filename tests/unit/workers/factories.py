@@ -83,3 +83,13 @@ def age_publication(job_id: uuid.UUID, seconds: float, *, created_too: bool = Tr
         values["created_at"] = then
     with session_scope() as session:
         session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+#: A bayesian strategy with capped effort (GP fits, Monte Carlo samples, restarts), for tests
+#: of the service's bookkeeping and guarantees rather than of the optimum found.
+FAST_BAYESIAN: dict[str, Any] = {"kind": "bayesian", "options": {"initial_points": 4, "config": {
+    "gp": {"max_iterations": 60, "warm_max_iterations": 20, "max_attempts": 1},
+    "acquisition": {"mc_samples": 32},
+    "optimizer": {"num_restarts": 2, "raw_samples": 32, "max_iterations": 20,
+                  "max_alternating": 2, "pool_size": 256},
+    "quality": False}}}

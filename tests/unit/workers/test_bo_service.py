@@ -17,7 +17,7 @@ from service.enums import JobKind
 from service.repositories.campaigns import get_campaign, summarize
 from service.repositories.observations import add_observations
 from service.schemas.observation import ObservationBatch
-from tests.unit.workers.factories import job_row, make_campaign, make_job
+from tests.unit.workers.factories import FAST_BAYESIAN, job_row, make_campaign, make_job
 from workers.handlers import evaluate, suggest
 from workers.runtime import Outcome, run_job
 
@@ -27,13 +27,6 @@ ALPHA = 0.1
 SPACE: dict[str, Any] = {"parameters": [
     {"type": "continuous", "name": "x1", "lower": 0.0, "upper": 1.0},
     {"type": "continuous", "name": "x2", "lower": 0.0, "upper": 1.0}]}
-#: Capped effort (the machine is shared): the test is about the guarantee, not the optimum.
-FAST_BAYESIAN: dict[str, Any] = {"kind": "bayesian", "options": {"initial_points": 4, "config": {
-    "gp": {"max_iterations": 60, "warm_max_iterations": 20, "max_attempts": 1},
-    "acquisition": {"mc_samples": 32},
-    "optimizer": {"num_restarts": 2, "raw_samples": 32, "max_iterations": 20,
-                  "max_alternating": 2, "pool_size": 256},
-    "quality": False}}}
 #: Measured designs: cost falls, toxicity rises as x1 falls, so the best safe design sits on
 #: the constraint boundary (x1 + 0.2 x2 = 0.7) and a soft constraint invites risky designs.
 POINTS = [(0.1, 0.2), (0.9, 0.7), (0.4, 0.9), (0.6, 0.1), (0.25, 0.55), (0.75, 0.35)]
