@@ -41,6 +41,10 @@ class GPConfig:
         max_attempts: Fit attempts (with hyperparameters resampled from their priors) before
             giving up.
         prior_mean: An optional saturating prior mean.
+        winsorize: Clip each outcome's extreme values on its uninteresting side (Tukey
+            fences, as Ax does by default) before fitting (:mod:`models.bo.winsorize`). Off
+            by default: on the nanoparticle lab it did not change the median regret over 10
+            seeds (22.7 against 22.4).
     """
 
     max_iterations: int = 200
@@ -48,6 +52,7 @@ class GPConfig:
     warm_max_iterations: int = 50
     max_attempts: int = 3
     prior_mean: HillPriorConfig | None = None
+    winsorize: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,12 +66,16 @@ class AcquisitionConfig:
         reference_point: For several objectives: the hypervolume reference point, outcome
             name -> value in the outcome's units (``None``: inferred from the data).
         prune_baseline: Drop baseline points that are very unlikely to be the best.
+        cached_posterior: Evaluate the acquisition on the GP posterior from cached training
+            factors in plain torch (:mod:`models.bo.cached_posterior`): the same numbers, a
+            fraction of GPyTorch's per-call overhead. ``False`` keeps GPyTorch's path.
     """
 
     mc_samples: int = 128
     eta: float = 1e-2
     reference_point: Mapping[str, float] | None = None
     prune_baseline: bool = True
+    cached_posterior: bool = True
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from botorch.utils.sampling import manual_seed
 from torch import Tensor
 
 from models.bo.acquisition import build_acquisition, constraint_callables
+from models.bo.cached_posterior import cached_model_list
 from models.bo.config import BOConfig
 from models.bo.data import assemble, data_hash
 from models.bo.encoding import Encoder
@@ -48,6 +49,7 @@ from models.bo.optimize import optimize_acquisition
 from models.bo.problem import Objective, Observation, OutcomeConstraint, outcome_names
 from models.bo.quality import loo_metrics
 from models.bo.risk import ChanceConstrainedAcquisition, ChanceFilter, constraint_probabilities
+from models.bo.winsorize import Clip, winsorize
 from models.json_safety import finite_metrics
 from models.space.space import Space
 
@@ -161,6 +163,9 @@ def _suggest(space: Space, observations: list[Observation], pending: Sequence[Ma
     names = outcome_names(objectives, constraints)
     encoder = Encoder(space)
     data = assemble(encoder, observations, names)
+    clips: dict[str, Clip] = {}
+    if config.gp.winsorize:
+        data, clips = winsorize(data, objectives, constraints)
     X_pending = encoder.encode(pending) if pending else None
     fixed = encoder.encode_partial(config.fixed_features)
     previous = load_state(previous_state) if previous_state else {}
@@ -187,15 +192,16 @@ def _suggest(space: Space, observations: list[Observation], pending: Sequence[Ma
             callables.append(success_constraint(outputs.index(SUCCESS_OUTPUT)))
 
         acq_start = time.perf_counter()
-        base = build_acquisition(model, objectives, callables, outputs,
+        acq_model = cached_model_list(model) if config.acquisition.cached_posterior else model
+        base = build_acquisition(acq_model, objectives, callables, outputs,
                                  X_baseline=data.X_observed, X_pending=X_pending,
                                  config=config.acquisition, seed=seed)
         acqf = base
         accept = None
         if any(c.risk is not None for c in constraints):
-            acqf = ChanceConstrainedAcquisition(base, model, constraints, outputs,
+            acqf = ChanceConstrainedAcquisition(base, acq_model, constraints, outputs,
                                                 penalty=config.risk.penalty)
-            accept = ChanceFilter(model, constraints, outputs)
+            accept = ChanceFilter(acq_model, constraints, outputs)
         candidates = optimize_acquisition(acqf, encoder, q=q, fixed=fixed,
                                           config=config.optimizer, seed=seed,
                                           X_pending=X_pending, accept=accept)
@@ -231,6 +237,8 @@ def _suggest(space: Space, observations: list[Observation], pending: Sequence[Ma
         "batch_acquisition_value": joint,
         "acquisition": "qLogNEI" if len(objectives) == 1 else "qLogNEHVI",
     }
+    if clips:
+        metrics["winsorized"] = {n: asdict(c) for n, c in clips.items()}
     if report.constant:
         metrics["constant_outcomes"] = dict(report.constant)
         metrics["warnings"] = list(report.warnings)
