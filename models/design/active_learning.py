@@ -38,11 +38,31 @@ the best few designs sent back to be evaluated. One call of :func:`propose` is o
 
 Only continuous parameters are supported (log-scale ones are optimised in their logarithm).
 
+**Observations with gradients.** A differentiable simulator can return, for one extra backward
+pass, the derivatives of the outcomes w.r.t. the design. An observation may carry them as
+
+.. code-block:: python
+
+    {"parameters": {"x": 0.3, "y": 0.7},
+     "outcomes": {"f": 0.41, "g": 1.0},
+     "gradients": {"f": {"x": -1.0, "y": -0.2}, "g": {"x": 1.0, "y": 1.0}}}
+
+``gradients[outcome][parameter]`` is :math:`\partial\,\text{outcome}/\partial\,\text{parameter}`
+in the outcome's units per unit of the parameter (as given, not of its logarithm: the strategy
+converts for log-scale parameters). Any entry may be missing (or None/NaN): it is simply not
+fitted. Where observations carry gradients and ``gradient_weight > 0`` the ensemble fits them
+too (:meth:`models.surrogates.DeepEnsemble.fit` with ``dY``), and with ``consistency`` (and
+``consistency_order`` 1, the default) the model is made first-order consistent at the
+incumbent: its value *and* its gradient there equal the observed ones (the first-order model
+management of Alexandrov et al. 1998, under which the trust-region loop behaves at worst like
+a gradient method). Observations without gradients work exactly as before.
+
 Options (``strategy.options``, all optional; see :class:`ActiveLearningOptions`):
 ``initial_points``, ``members``, ``width``, ``depth``, ``epochs``, ``patience``, ``starts``,
 ``kappa``, ``constraint_kappa``, ``smoothness_weight``, ``continuation``, ``trust_radius``,
 ``min_trust_radius``, ``cluster_distance``, ``inner_iterations``, ``outer_iterations``,
-``constraint_margin``, ``initial_basis``, ``radius_levels``, ``consistency``, ``local_points``.
+``constraint_margin``, ``initial_basis``, ``radius_levels``, ``consistency``, ``local_points``,
+``gradient_weight``, ``consistency_order``.
 
 An auto-looping simulator campaign stops by :func:`models.design.stopping.stopped_improving`
 applied to :func:`best_feasible` of the *simulated* observations after each round.
@@ -114,6 +134,10 @@ class ActiveLearningOptions:
         radius_levels: Nested trust boxes per round (radius, radius/2, ...), at most ``count``.
         consistency: Shift the ensemble by its residual at the incumbent (exact there).
         local_points: Observations nearest the incumbent that set the local margins.
+        gradient_weight: Weight of the gradient term of the ensemble's loss (normalised
+            units) when observations carry gradients; 0 ignores the gradients.
+        consistency_order: 1: with ``consistency``, also match the incumbent's observed
+            gradient (where it has one); 0: match its values only.
     """
 
     initial_points: int | None = None
@@ -137,6 +161,8 @@ class ActiveLearningOptions:
     radius_levels: int = 1
     consistency: bool = True
     local_points: int = 8
+    gradient_weight: float = 1.0
+    consistency_order: int = 1
 
     def __post_init__(self) -> None:
         checks = [
@@ -149,6 +175,9 @@ class ActiveLearningOptions:
              "kappa, constraint_kappa and smoothness_weight >= 0"),
             (0 < self.min_trust_radius <= self.trust_radius <= 1,
              "0 < min_trust_radius <= trust_radius <= 1"),
+            (math.isfinite(self.gradient_weight) and self.gradient_weight >= 0,
+             "gradient_weight must be finite and >= 0"),
+            (self.consistency_order in (0, 1), "consistency_order must be 0 or 1"),
         ]
         for ok, message in checks:
             if not ok:
@@ -174,7 +203,8 @@ class ActiveLearningOptions:
 
     def ensemble(self, seed: int) -> EnsembleConfig:
         return EnsembleConfig(members=self.members, width=self.width, depth=self.depth,
-                              epochs=self.epochs, patience=self.patience, seed=seed)
+                              epochs=self.epochs, patience=self.patience, seed=seed,
+                              gradient_weight=self.gradient_weight)
 
     def design(self, seed: int) -> InverseDesignConfig:
         return InverseDesignConfig(
@@ -270,16 +300,20 @@ def _model_round(request: RoundRequest, options: ActiveLearningOptions, box: _Bo
                  successes: Sequence[Mapping[str, Any]]) -> RoundResult:
     goal, limits = _targets(request)
     names = [goal.name] + [c.name for c in limits if c.name != goal.name]
-    X, Y = _training_data(successes, box, names)
-    request.progress(0.1, f"training a {options.members}-member ensemble on {X.shape[0]} rows")
-    model = DeepEnsemble.fit(X, Y, options.ensemble(request.seed), bounds=box.bounds)
+    X, Y, dY = _training_data(successes, box, names)
+    if options.gradient_weight == 0.0:
+        dY = None
+    request.progress(0.1, f"training a {options.members}-member ensemble on {X.shape[0]} rows"
+                     + ("" if dY is None else " with gradients"))
+    model = DeepEnsemble.fit(X, Y, options.ensemble(request.seed), bounds=box.bounds, dY=dY)
 
     best = best_feasible(successes, request.objectives, request.constraints)
     shortfall = _least_violation(Y, names, limits)
     radius = _trust_radius(request.state, options, best, shortfall, goal.maximize)
     incumbent = _incumbent(X, Y, names, goal, limits)
     request.progress(0.5, f"inverse design from {options.starts} starts, trust radius {radius:g}")
-    predict, shift = _consistent(model, X, Y, incumbent, options.consistency)
+    predict, shift = _consistent(model, X, Y, incumbent, options.consistency,
+                                 dY if options.consistency_order == 1 else None)
     margins = _local_margins(predict, X, Y, incumbent, names, options.constraint_margin,
                              options.local_points) \
         if options.consistency else _margins(model, names, options.constraint_margin)
@@ -365,6 +399,38 @@ class _Box:
         return [math.log(float(design[n])) if log else float(design[n])
                 for n, log in zip(self.names, self.log_scale, strict=True)]
 
+    def encode_gradients(self, observation: Mapping[str, Any],
+                         names: list[str]) -> list[list[float]]:
+        """The observation's ``gradients`` as `m x d` derivatives w.r.t. the box coordinates
+        (``x * dy/dx`` for a log-scale parameter, whose coordinate is ``log x``); NaN where
+        missing.
+
+        Raises:
+            ActiveLearningError: ``gradients`` is not a mapping of mappings of numbers.
+        """
+        given = observation.get("gradients") or {}
+        if not isinstance(given, Mapping) or not all(
+                isinstance(v, Mapping) for v in given.values()):
+            raise ActiveLearningError(
+                "an observation's gradients must be {outcome: {parameter: derivative}}",
+                {"gradients": str(given)[:200]})
+        out = []
+        for name in names:
+            per = given.get(name) or {}
+            row = []
+            for p, log in zip(self.names, self.log_scale, strict=True):
+                try:
+                    value = _finite(per.get(p))
+                except (TypeError, ValueError):
+                    raise ActiveLearningError(
+                        f"gradient of {name!r} w.r.t. {p!r} is not a number: {per.get(p)!r}",
+                        {"outcome": name, "parameter": p}) from None
+                if value is not None and log:
+                    value *= float(observation["parameters"][p])
+                row.append(math.nan if value is None else value)
+            out.append(row)
+        return out
+
     def decode(self, x: Tensor) -> dict[str, float]:
         values = x.clamp(self.bounds[0], self.bounds[1]).tolist()
         return {n: (math.exp(v) if log else v)
@@ -379,8 +445,11 @@ class _Box:
 
 
 def _training_data(successes: Sequence[Mapping[str, Any]], box: _Box,
-                   names: list[str]) -> tuple[Tensor, Tensor]:
-    rows, values = [], []
+                   names: list[str]) -> tuple[Tensor, Tensor, Tensor | None]:
+    """``X`` (box coordinates), ``Y`` and, when any observation carries gradients, ``dY``
+    (`n x m x d`, w.r.t. the box coordinates, NaN where missing) of the observations that
+    report every outcome."""
+    rows, values, slopes = [], [], []
     for obs in successes:
         outcomes = obs.get("outcomes") or {}
         y = [_finite(outcomes.get(n)) for n in names]
@@ -388,11 +457,14 @@ def _training_data(successes: Sequence[Mapping[str, Any]], box: _Box,
             continue
         rows.append(box.encode(obs["parameters"]))
         values.append([v for v in y if v is not None])
+        slopes.append(box.encode_gradients(obs, names))
     if len(rows) < 2:
         raise ActiveLearningError(
             f"fewer than 2 observations report every outcome of {names}",
             {"outcomes": names, "usable": len(rows)})
-    return torch.tensor(rows, dtype=F64), torch.tensor(values, dtype=F64)
+    X, Y = torch.tensor(rows, dtype=F64), torch.tensor(values, dtype=F64)
+    dY = torch.tensor(slopes, dtype=F64)
+    return X, Y, (dY if bool((~torch.isnan(dY)).any()) else None)
 
 
 def _finite(value: Any) -> float | None:
@@ -446,14 +518,18 @@ def _starts(X: Tensor, Y: Tensor, names: list[str], goal: _Target, limits: Seque
 
 
 def _consistent(model: DeepEnsemble, X: Tensor, Y: Tensor, incumbent: Tensor,
-                enabled: bool) -> tuple[Callable[[Tensor], tuple[Tensor, Tensor]], Tensor]:
-    """The ensemble, shifted by its error at the incumbent (zero-order consistency).
+                enabled: bool, dY: Tensor | None = None,
+                ) -> tuple[Callable[[Tensor], tuple[Tensor, Tensor]], Tensor]:
+    """The ensemble, corrected to agree with the observations at the incumbent.
 
     The trust-region model management of Alexandrov, Dennis, Lewis & Torczon (1998): the
     model of a trust-region step must agree with the truth at the trust region's centre.
     Adding the residual ``y(x_c) - mu(x_c)`` makes the ensemble exact at the incumbent, so
     the inverse design compares a design with the incumbent's *observed* objective and load
-    rather than with the ensemble's (possibly much worse) fit of them.
+    rather than with the ensemble's (possibly much worse) fit of them. Where the incumbent's
+    observation carries gradients (``dY``), the linear term
+    ``(g(x_c) - grad mu(x_c)) . (x - x_c)`` also makes the model's gradient exact there
+    (first-order consistency; a missing derivative gets no correction).
     """
     if not enabled:
         return model.predict, torch.zeros(Y.shape[1], dtype=F64)
@@ -461,9 +537,16 @@ def _consistent(model: DeepEnsemble, X: Tensor, Y: Tensor, incumbent: Tensor,
     with torch.no_grad():
         fit, _ = model.predict(X[row:row + 1])
     shift = (Y[row] - fit[0]).detach()
+    centre = X[row].detach()
+    slope = None
+    if dY is not None and bool((~torch.isnan(dY[row])).any()):
+        residual = dY[row] - model.input_gradient(X[row:row + 1])[0]  # m x d
+        slope = torch.where(torch.isnan(residual), torch.zeros_like(residual), residual)
 
     def predict(Z: Tensor) -> tuple[Tensor, Tensor]:
         mean, sd = model.predict(Z)
+        if slope is not None:
+            mean = mean + (Z - centre.to(Z)) @ slope.to(Z).T
         return mean + shift, sd
     return predict, shift
 
@@ -606,7 +689,17 @@ def _model_metrics(model: DeepEnsemble, names: list[str], result: InverseDesignR
         "constraint_margins": margins,
         "inverse_design": {k: result.metrics.get(k) for k in
                            ("predict_calls", "spg_iterations", "starts", "distinct")},
+        "gradients": _gradient_metrics(m.get("gradients") or {"used": False}, names),
     }
+
+
+def _gradient_metrics(report: Mapping[str, Any], names: list[str]) -> dict[str, Any]:
+    """The ensemble's gradient report with its per-output RMSEs keyed by outcome."""
+    out = dict(report)
+    for key in ("train_rmse", "val_rmse"):
+        if out.get(key) is not None:
+            out[key] = dict(zip(names, out[key], strict=False))
+    return out
 
 
 # ---------------------------------------------------------------- convergence

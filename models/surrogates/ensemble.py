@@ -15,6 +15,19 @@ standardised (:mod:`.normalization`); all members train at once (:mod:`.mlp`,
 validation split. Predictions are differentiable w.r.t. the inputs, so the ensemble can be
 handed to :func:`models.design.inverse.inverse_design` as ``predict``.
 
+**Gradient targets.** ``fit(..., dY=...)`` also fits the derivatives of the outputs w.r.t. the
+inputs where the data carry them (Sobolev training, Czarnecki et al., NeurIPS 2017): a
+differentiable simulator returns them for one backward pass per call, and each is worth up to
+``d`` more numbers per call to the fit. Both terms of the loss are in normalised units; with
+:math:`c = 2(x - \ell)/(h - \ell) - 1` the network's input and :math:`z = (y - m)/s` its
+output, a target :math:`\partial y_k/\partial x_j` becomes
+
+.. math:: \frac{\partial z_k}{\partial c_j} = \frac{\partial y_k}{\partial x_j}
+          \,\frac{h_j - \ell_j}{2\, s_k}.
+
+(Inputs on a log scale are the caller's business: give ``X`` in the logarithm and ``dY``
+w.r.t. it, :math:`\partial y/\partial \log x = x\,\partial y/\partial x`.)
+
 Example:
     >>> import torch
     >>> X = torch.rand(64, 2, dtype=torch.float64)
@@ -28,6 +41,7 @@ Example:
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -37,7 +51,13 @@ from torch import Tensor
 from .errors import InvalidTrainingDataError, SurrogateStateError
 from .mlp import ACTIVATIONS, init_parameters, mlp_forward
 from .normalization import Standardize, UnitCube
-from .training import TrainingData, TrainingSchedule, train_members
+from .training import (
+    GradientTargets,
+    TrainingData,
+    TrainingSchedule,
+    member_jacobian,
+    train_members,
+)
 
 __all__ = ["DeepEnsemble", "EnsembleConfig"]
 
@@ -72,6 +92,8 @@ class EnsembleConfig:
         blowup_factor: A loss above this multiple of its first value counts as divergence.
         seed: Seeds the split, the bootstraps and (``seed * 1000 + e``) member ``e``'s weights.
         dtype: ``"float64"`` (default: gradient checks, accurate curvature) or ``"float32"``.
+        gradient_weight: :math:`\gamma`, weight of the gradient term in normalised units
+            (used only when :meth:`DeepEnsemble.fit` is given gradient targets).
     """
 
     members: int = 5
@@ -94,6 +116,7 @@ class EnsembleConfig:
     blowup_factor: float = 1e4
     seed: int = 0
     dtype: str = "float64"
+    gradient_weight: float = 1.0
 
     def __post_init__(self) -> None:
         checks = [
@@ -111,6 +134,8 @@ class EnsembleConfig:
              "curvature_every >= 1 and power_iterations >= 2"),
             (self.max_retries >= 0 and self.blowup_factor > 1, "bad divergence settings"),
             (self.dtype in _DTYPES, f"dtype must be one of {sorted(_DTYPES)}"),
+            (math.isfinite(self.gradient_weight) and self.gradient_weight >= 0.0,
+             "gradient_weight must be finite and >= 0"),
         ]
         for ok, message in checks:
             if not ok:
@@ -127,7 +152,8 @@ class EnsembleConfig:
             learning_rate=self.learning_rate, max_learning_rate=self.max_learning_rate,
             curvature_every=self.curvature_every, power_iterations=self.power_iterations,
             power_rtol=self.power_rtol, max_retries=self.max_retries,
-            blowup_factor=self.blowup_factor, seed=self.seed)
+            blowup_factor=self.blowup_factor, seed=self.seed,
+            gradient_weight=self.gradient_weight)
 
 
 class DeepEnsemble:
@@ -164,8 +190,8 @@ class DeepEnsemble:
     # ------------------------------------------------------------------ fitting
     @classmethod
     def fit(cls, X: Tensor, Y: Tensor, config: EnsembleConfig | None = None, *,
-            bounds: Tensor | None = None) -> DeepEnsemble:
-        r"""Train an ensemble on ``(X, Y)``.
+            bounds: Tensor | None = None, dY: Tensor | None = None) -> DeepEnsemble:
+        r"""Train an ensemble on ``(X, Y)``, and on the gradients ``dY`` where given.
 
         Args:
             X: Inputs, `n x d`, original units.
@@ -174,21 +200,30 @@ class DeepEnsemble:
             bounds: `2 x d` bounds of the design space (the unit cube of the inputs); the
                 data's bounding box if None. Give them: the sd is then comparable across
                 training sets and extrapolation is measured against the whole space.
+            dY: Optional gradient targets :math:`\partial y_k/\partial x_j`, `n x m x d`
+                (`n x d` with a vector ``Y``), original units of ``Y`` per unit of ``X``;
+                NaN marks a missing entry (a row may have none). The validation split and the
+                bootstrap weights apply to them row by row with the values. Needs a smooth
+                activation.
 
         Returns:
             The ensemble, with ``metrics``: everything :func:`~.training.train_members`
             reports (curvature estimates :math:`\hat\lambda_\max` and rates per member, steps,
             best step per member, retries), plus ``n_train``, ``n_val``, ``val_rmse`` and
             ``train_rmse`` (per output, original units, of the ensemble mean; ``val_rmse`` is
-            None without a validation split).
+            None without a validation split) and ``gradients`` (whether gradient targets were
+            fitted, their weight and count, and ``train_rmse`` / ``val_rmse`` of the ensemble
+            mean's input gradient per output, original units, over the present targets).
 
         Raises:
-            InvalidTrainingDataError: Bad shapes, NaN/inf, fewer than 2 rows.
+            InvalidTrainingDataError: Bad shapes, NaN/inf (inf in ``dY``), fewer than 2 rows,
+                gradient targets with the non-smooth ``relu``.
             TrainingDivergedError: Training diverged and halving the step did not cure it.
         """
         config = config or EnsembleConfig()
         dtype = config.torch_dtype
         X, Y = _validated(X, Y, dtype)
+        dY = None if dY is None else _validated_gradients(dY, X, Y, config, dtype)
         inputs = (UnitCube.from_bounds(bounds.to(dtype)) if bounds is not None
                   else UnitCube.from_data(X))
         if inputs.lower.shape[0] != X.shape[1]:
@@ -199,10 +234,13 @@ class DeepEnsemble:
         train_idx, val_idx = _split(X.shape[0], config.val_fraction, generator)
         outputs = Standardize.fit(Y[train_idx])
         u, z = _centred(inputs.transform(X)), outputs.transform(Y)
+        g = None if dY is None else _normalised_gradients(dY, inputs, outputs)
         weights = _bootstrap_weights(config.members, train_idx.numel(), config.bootstrap,
                                      generator, dtype)
         data = TrainingData(u_train=u[train_idx], z_train=z[train_idx], weights=weights,
-                            u_val=u[val_idx], z_val=z[val_idx])
+                            u_val=u[val_idx], z_val=z[val_idx],
+                            g_train=None if g is None else g.rows(train_idx),
+                            g_val=None if g is None else g.rows(val_idx))
         seeds = [config.seed * 1000 + e for e in range(config.members)]
         params = init_parameters(config.members, X.shape[1], Y.shape[1], config.width,
                                  config.depth, seeds=seeds, dtype=dtype)
@@ -214,6 +252,7 @@ class DeepEnsemble:
                 "train_rmse": _rmse(model, X[train_idx], Y[train_idx]),
                 "val_rmse": _rmse(model, X[val_idx], Y[val_idx]) if val_idx.numel() else None,
             })
+        model.metrics["gradients"] = _gradient_report(model, X, dY, train_idx, val_idx)
         return model
 
     # --------------------------------------------------------------- prediction
@@ -238,6 +277,17 @@ class DeepEnsemble:
         return members.mean(dim=0), members.std(dim=0)
 
     __call__ = predict
+
+    def input_gradient(self, X: Tensor) -> Tensor:
+        r"""The ensemble mean's Jacobian :math:`\partial\mu_k/\partial x_j`, `n x m x d`,
+        original units (detached; for reports and checks against gradient targets)."""
+        if X.dim() != 2 or X.shape[-1] != self.num_inputs:
+            raise ValueError(f"X must be n x {self.num_inputs}, got {tuple(X.shape)}")
+        params = [p.to(X.dtype) for p in self.params]
+        u = _centred(self.inputs.transform(X.detach()))
+        _, jacobian = member_jacobian(params, u, self.config.activation, create_graph=False)
+        scale = self.outputs.std.to(X)[:, None] * 2.0 / self.inputs.width.to(X)[None, :]
+        return jacobian.mean(dim=0).detach() * scale
 
     # ------------------------------------------------------------------ storage
     def state_dict(self) -> dict[str, Any]:
@@ -302,6 +352,64 @@ def _validated(X: Tensor, Y: Tensor, dtype: torch.dtype) -> tuple[Tensor, Tensor
             f"{len(rows)} rows hold NaN or inf (first: {rows[:5]})",
             {"non_finite_rows": rows[:100], "count": len(rows)})
     return X.detach().to(dtype), Y.detach().to(dtype)
+
+
+def _validated_gradients(dY: Tensor, X: Tensor, Y: Tensor, config: EnsembleConfig,
+                         dtype: torch.dtype) -> Tensor:
+    """``dY`` as `n x m x d` in ``dtype``: NaN (missing) allowed, inf and bad shapes not."""
+    n, d = X.shape
+    m = Y.shape[1]
+    if dY.dim() == 2 and m == 1:
+        dY = dY[:, None, :]
+    if dY.dim() != 3 or tuple(dY.shape) != (n, m, d):
+        raise InvalidTrainingDataError(
+            f"gradient targets dY must be n x m x d = {n} x {m} x {d} (one derivative per "
+            f"output and input, NaN where missing), got {tuple(dY.shape)}",
+            {"dy_shape": list(dY.shape), "expected": [n, m, d]})
+    if bool(torch.isinf(dY).any()):
+        rows = torch.isinf(dY).flatten(start_dim=1).any(dim=1).nonzero().flatten().tolist()
+        raise InvalidTrainingDataError(
+            f"{len(rows)} rows of dY hold inf (first: {rows[:5]}); use NaN for a missing "
+            f"derivative", {"non_finite_gradient_rows": rows[:100], "count": len(rows)})
+    if config.activation == "relu":
+        raise InvalidTrainingDataError(
+            "gradient targets need a smooth activation: relu's second derivative is zero "
+            "almost everywhere, so the gradient term would not train the network",
+            {"activation": config.activation})
+    return dY.detach().to(dtype)
+
+
+def _normalised_gradients(dY: Tensor, inputs: UnitCube,
+                          outputs: Standardize) -> GradientTargets:
+    r"""``dY`` (original units) as :math:`\partial z/\partial c` with its mask of present
+    entries (see the module docstring for the chain rule)."""
+    present = ~torch.isnan(dY)
+    scale = inputs.width.to(dY)[None, None, :] / (2.0 * outputs.std.to(dY)[None, :, None])
+    values = torch.where(present, dY, torch.zeros_like(dY)) * scale
+    return GradientTargets(values, present.to(dY.dtype))
+
+
+def _gradient_report(model: DeepEnsemble, X: Tensor, dY: Tensor | None, train_idx: Tensor,
+                     val_idx: Tensor) -> dict[str, Any]:
+    """Whether gradient targets were fitted, and the mean's gradient RMSE against them."""
+    if dY is None:
+        return {"used": False}
+
+    def rmse(index: Tensor) -> list[float | None] | None:
+        if index.numel() == 0:
+            return None
+        target = dY[index]
+        present = ~torch.isnan(target)
+        error = torch.where(present, model.input_gradient(X[index]) - target,
+                            torch.zeros_like(target))
+        count = present.sum(dim=(0, 2))
+        mse = (error**2).sum(dim=(0, 2)) / count.clamp(min=1)
+        return [float(v) if int(c) else None for v, c in zip(mse.sqrt(), count, strict=True)]
+
+    return {"used": model.config.gradient_weight > 0.0,
+            "weight": model.config.gradient_weight,
+            "rows_with_gradients": int((~torch.isnan(dY)).flatten(start_dim=1).any(1).sum()),
+            "train_rmse": rmse(train_idx), "val_rmse": rmse(val_idx)}
 
 
 def _split(n: int, fraction: float, generator: torch.Generator) -> tuple[Tensor, Tensor]:

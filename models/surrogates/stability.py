@@ -88,7 +88,8 @@ def _normalise(v: Vector, block_dims: int) -> Vector:
 
 
 def power_iteration(matvec: MatVec, start: Vector, *, block_dims: int = 0,
-                    iterations: int = 100, rtol: float = 1e-4) -> EigenEstimate:
+                    iterations: int = 100, rtol: float = 1e-4,
+                    generator: torch.Generator | None = None) -> EigenEstimate:
     r"""Largest algebraic eigenvalue of a symmetric operator by (shifted) power iteration.
 
     Args:
@@ -98,6 +99,7 @@ def power_iteration(matvec: MatVec, start: Vector, *, block_dims: int = 0,
         iterations: Cap on operator applications per pass.
         rtol: Stop when every block's Rayleigh quotient changes by less than ``rtol`` times
             its magnitude between iterations.
+        generator: Random source of the shifted pass's start vector (a fixed seed if None).
 
     Returns:
         The :class:`EigenEstimate`.
@@ -112,9 +114,14 @@ def power_iteration(matvec: MatVec, start: Vector, *, block_dims: int = 0,
     value, vector, used, converged = _power(matvec, start, block_dims, iterations, rtol, None)
     if not bool((value < 0).any()):
         return EigenEstimate(value, vector, used, converged, False)
-    # Dominant eigenvalue negative in some block: iterate on A - mu I (mu = min(value, 0)).
+    # Dominant eigenvalue negative in some block: iterate on A - mu I (mu = min(value, 0)),
+    # from a random vector. A structured one (e.g. constant plus the previous eigenvector)
+    # can be nearly orthogonal to the top eigenvector of a network's loss, or close to the
+    # negative one; the pass then "converges" near mu and the step size built on it blows up
+    # (seen with gradient-target losses, whose Hessians are strongly indefinite).
     shift = value.clamp(max=0.0)
-    fresh = [torch.ones_like(t) + 0.1 * t for t in start]
+    source = generator if generator is not None else torch.Generator().manual_seed(0)
+    fresh = [torch.randn(t.shape, generator=source, dtype=t.dtype).to(t.device) for t in start]
     shifted_value, vector, more, converged = _power(matvec, fresh, block_dims, iterations, rtol,
                                                     shift)
     return EigenEstimate(shifted_value + shift, vector, used + more, converged, True)
@@ -196,7 +203,7 @@ def largest_hessian_eigenvalue(loss_fn: Callable[[Sequence[Tensor]], Tensor],
         if start is None:
             start = [torch.randn(p.shape, generator=generator, dtype=p.dtype) for p in leaves]
         return power_iteration(hvp, start, block_dims=block_dims, iterations=iterations,
-                               rtol=rtol)
+                               rtol=rtol, generator=generator)
 
 
 def stable_learning_rate(lambda_max: Tensor, fraction: float | Tensor,

@@ -7,7 +7,23 @@ Every member :math:`e` minimises its own loss (in standard scores, see
           + \alpha \sum_l \lVert W_{e,l}\rVert_F^2,
 
 with bootstrap weights :math:`w_{ei}` (resample counts over the training split, summing to 1)
-and weight decay :math:`\alpha` on the weights (not the biases). The members share nothing, so
+and weight decay :math:`\alpha` on the weights (not the biases).
+
+**Gradient targets (Sobolev training).** Where the data carry derivatives of the outputs
+w.r.t. the inputs (a differentiable simulator returns them for one extra backward pass), each
+row's term gains :math:`\gamma` (``gradient_weight``) times the mean squared error of the
+member's input Jacobian against them, over the entries that are present (mask :math:`M`):
+
+.. math:: \gamma \, \frac{\sum_{kj} M_{ikj}\,(\partial_{u_j} f_{\theta_e,k}(u_i) - g_{ikj})^2}
+          {\max(1, \sum_{kj} M_{ikj})},
+
+both in the normalised units of :mod:`.normalization` (see
+:func:`models.surrogates.ensemble.DeepEnsemble.fit` for the chain rule). The Jacobian comes
+from autograd with ``create_graph=True``, so the parameter gradient of the loss is a second
+derivative of the network and its Hessian-vector products (the curvature estimate) a third:
+double backward through smooth activations handles both (not ``relu``, whose second
+derivative is zero almost everywhere). Rows without gradients contribute their value term
+only; the same bootstrap weight multiplies both terms of a row. The members share nothing, so
 the sum :math:`\sum_e L_e` is minimised by one batched step per iteration and its Hessian is
 block diagonal: one power iteration (:mod:`.stability`) gives every member's own
 :math:`\lambda_{\max,e}`.
@@ -49,7 +65,25 @@ from .errors import TrainingDivergedError
 from .mlp import mlp_forward
 from .stability import EigenEstimate, largest_hessian_eigenvalue, stable_learning_rate
 
-__all__ = ["TrainingData", "TrainingSchedule", "train_members"]
+__all__ = ["GradientTargets", "TrainingData", "TrainingSchedule", "member_jacobian",
+           "member_losses", "train_members"]
+
+
+@dataclass(frozen=True)
+class GradientTargets:
+    r"""Input-gradient targets of some rows, in normalised units.
+
+    Attributes:
+        values: :math:`\partial z_k / \partial u_j`, `n x m x d` (0 where missing).
+        mask: 1 where a target is present, 0 where missing, `n x m x d` (same dtype).
+    """
+
+    values: Tensor
+    mask: Tensor
+
+    def rows(self, index: Tensor) -> GradientTargets:
+        """The targets of the rows ``index``."""
+        return GradientTargets(self.values[index], self.mask[index])
 
 
 @dataclass(frozen=True)
@@ -62,6 +96,8 @@ class TrainingData:
         weights: Bootstrap weights, `members x n`, each row summing to 1.
         u_val: Validation inputs, `n_val x d` (``n_val`` may be 0).
         z_val: Validation targets, `n_val x m`.
+        g_train: Input-gradient targets of the training rows (None: values only).
+        g_val: Input-gradient targets of the validation rows (None with ``g_train`` None).
     """
 
     u_train: Tensor
@@ -69,6 +105,8 @@ class TrainingData:
     weights: Tensor
     u_val: Tensor
     z_val: Tensor
+    g_train: GradientTargets | None = None
+    g_val: GradientTargets | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +128,8 @@ class TrainingSchedule:
         max_retries: Divergence retries before giving up.
         blowup_factor: A loss above this multiple of its first value counts as divergence.
         seed: Random source of the power iteration's first vector.
+        gradient_weight: :math:`\gamma` of the gradient term (used only with gradient
+            targets).
     """
 
     activation: str
@@ -106,13 +146,54 @@ class TrainingSchedule:
     max_retries: int
     blowup_factor: float
     seed: int
+    gradient_weight: float = 0.0
+
+
+def member_jacobian(params: Sequence[Tensor], u: Tensor, activation: str, *,
+                    create_graph: bool = True) -> tuple[Tensor, Tensor]:
+    r"""Every member's outputs and their Jacobian w.r.t. its inputs.
+
+    Each member gets its own copy of the inputs, so one backward per output gives every
+    member's own :math:`\partial f_{e,k} / \partial u` (a shared input would sum them).
+
+    Args:
+        params: ``[W_0, b_0, ...]``, member dimension first.
+        u: Inputs, `n x d`.
+        activation: A key of :data:`~.mlp.ACTIVATIONS`.
+        create_graph: Keep both differentiable w.r.t. ``params`` (training); else detached.
+
+    Returns:
+        ``(f, J)``: `members x n x m` and `members x n x m x d`.
+    """
+    members = params[0].shape[0]
+    with torch.enable_grad():
+        inputs = u.detach().expand(members, *u.shape).clone().requires_grad_(True)
+        out = mlp_forward(params, inputs, activation)
+        columns = [torch.autograd.grad(out[..., k].sum(), inputs, create_graph=create_graph,
+                                       retain_graph=True)[0] for k in range(out.shape[-1])]
+    jacobian = torch.stack(columns, dim=-2)
+    return (out, jacobian) if create_graph else (out.detach(), jacobian.detach())
+
+
+def _gradient_errors(jacobian: Tensor, targets: GradientTargets) -> Tensor:
+    """Per member and row, the mean squared Jacobian error over the present targets,
+    `members x n` (0 for a row without any)."""
+    squared = targets.mask * (jacobian - targets.values) ** 2
+    present = targets.mask.sum(dim=(-2, -1)).clamp(min=1.0)
+    return squared.sum(dim=(-2, -1)) / present
 
 
 def member_losses(params: list[Tensor], u: Tensor, z: Tensor, weights: Tensor | None,
-                  activation: str, weight_decay: float) -> Tensor:
-    """Each member's (weighted) mean squared error plus weight decay, shape `members`."""
-    residual = mlp_forward(params, u, activation) - z
-    squared = (residual**2).mean(dim=-1)  # members x n
+                  activation: str, weight_decay: float, gradients: GradientTargets | None = None,
+                  gradient_weight: float = 0.0) -> Tensor:
+    """Each member's (weighted) mean squared error, plus ``gradient_weight`` times its
+    gradient error where ``gradients`` are given, plus weight decay; shape `members`."""
+    if gradients is not None and gradient_weight > 0.0:
+        out, jacobian = member_jacobian(params, u, activation)
+        squared = ((out - z) ** 2).mean(dim=-1) \
+            + gradient_weight * _gradient_errors(jacobian, gradients)  # members x n
+    else:
+        squared = ((mlp_forward(params, u, activation) - z) ** 2).mean(dim=-1)
     data = squared.mean(dim=-1) if weights is None else (squared * weights).sum(dim=-1)
     if weight_decay == 0.0:
         return data
@@ -150,6 +231,15 @@ def _floats(t: Tensor) -> list[float | None]:
     return [float(v) if bool(torch.isfinite(v)) else None for v in t]
 
 
+def _validation_score(params: list[Tensor], data: TrainingData,
+                      s: TrainingSchedule) -> Tensor:
+    """Each member's unweighted loss on the validation rows (its gradient term included when
+    the training has one), without weight decay; detached."""
+    loss = member_losses(params, data.u_val, data.z_val, None, s.activation, 0.0, data.g_val,
+                         s.gradient_weight)
+    return loss.detach()
+
+
 def train_members(params: list[Tensor], data: TrainingData,
                   schedule: TrainingSchedule) -> tuple[list[Tensor], dict[str, Any]]:
     r"""Train every member; return the best parameters of each and what was done.
@@ -175,9 +265,12 @@ def train_members(params: list[Tensor], data: TrainingData,
     generator = torch.Generator().manual_seed(s.seed)
     has_val = data.u_val.shape[0] > 0
 
-    def total_loss(p: Sequence[Tensor]) -> Tensor:
+    def train_losses(p: Sequence[Tensor]) -> Tensor:
         return member_losses(list(p), data.u_train, data.z_train, data.weights, s.activation,
-                             s.weight_decay).sum()
+                             s.weight_decay, data.g_train, s.gradient_weight)
+
+    def total_loss(p: Sequence[Tensor]) -> Tensor:
+        return train_losses(p).sum()
 
     params = [p.detach().clone() for p in params]
     velocity = [torch.zeros_like(p) for p in params]
@@ -204,8 +297,7 @@ def train_members(params: list[Tensor], data: TrainingData,
     step = 0
     for step in range(s.epochs):
         leaves = [p.clone().requires_grad_(True) for p in params]
-        losses = member_losses(leaves, data.u_train, data.z_train, data.weights, s.activation,
-                               s.weight_decay)
+        losses = train_losses(leaves)
         grads = torch.autograd.grad(losses.sum(), leaves)
         losses = losses.detach()
         if first_loss is None:
@@ -255,11 +347,8 @@ def train_members(params: list[Tensor], data: TrainingData,
                               "below_2_over_lambda": within})
             need_estimate = False
 
+        score = _validation_score(params, data, s) if has_val else losses
         with torch.no_grad():
-            if has_val:
-                score = member_losses(params, data.u_val, data.z_val, None, s.activation, 0.0)
-            else:
-                score = losses
             improved = active & torch.isfinite(score) & (score < best_score)
             best_score = torch.where(improved, score, best_score)
             best_params = _where(improved, params, best_params)
