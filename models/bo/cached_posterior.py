@@ -51,7 +51,8 @@ from gpytorch.likelihoods import FixedNoiseGaussianLikelihood, GaussianLikelihoo
 from torch import Tensor
 from torch.quasirandom import SobolEngine
 
-__all__ = ["CachedGP", "CachedModelList", "IndependentNormalPosterior", "cached_model_list"]
+__all__ = ["CachedGP", "CachedModelList", "IndependentNormalPosterior", "cached_model_list",
+           "stationary_covariance", "supports"]
 
 #: Jitter added to a posterior covariance's diagonal, relative to its mean diagonal, when
 #: its Cholesky factorisation fails (candidates on top of each other or of a training
@@ -148,19 +149,24 @@ class CachedGP:
         return (X - transform.offset) / transform.coefficient
 
     def _kernel(self, A: Tensor, B: Tensor) -> Tensor:
-        """The covariance ``k(A, B)``: an RBF kernel directly (the default GP's, a handful
-        of tensor operations), any other stationary kernel through its ``forward``."""
-        kernel, scale = self.model.covar_module, None
-        if isinstance(kernel, ScaleKernel):
-            kernel, scale = kernel.base_kernel, kernel.outputscale
-        if isinstance(kernel, RBFKernel):
-            a, b = A / kernel.lengthscale, B / kernel.lengthscale
-            squared = (a.pow(2).sum(-1, keepdim=True) - 2.0 * a @ b.transpose(-1, -2)
-                       + b.pow(2).sum(-1).unsqueeze(-2)).clamp_min(0.0)
-            K = torch.exp(-0.5 * squared)
-        else:
-            K = kernel.forward(A, B)
-        return K if scale is None else scale.unsqueeze(-1).unsqueeze(-1) * K
+        return stationary_covariance(self.model.covar_module, A, B)
+
+
+def stationary_covariance(covar_module: Kernel, A: Tensor, B: Tensor) -> Tensor:
+    """The covariance ``k(A, B)`` of a :func:`supports`-ed kernel at normalised inputs: an
+    RBF kernel directly (the default GP's, a handful of tensor operations, differentiable in
+    its hyperparameters), any other stationary kernel through its ``forward``."""
+    kernel, scale = covar_module, None
+    if isinstance(kernel, ScaleKernel):
+        kernel, scale = kernel.base_kernel, kernel.outputscale
+    if isinstance(kernel, RBFKernel):
+        a, b = A / kernel.lengthscale, B / kernel.lengthscale
+        squared = (a.pow(2).sum(-1, keepdim=True) - 2.0 * a @ b.transpose(-1, -2)
+                   + b.pow(2).sum(-1).unsqueeze(-2)).clamp_min(0.0)
+        K = torch.exp(-0.5 * squared)
+    else:
+        K = kernel.forward(A, B)
+    return K if scale is None else scale.unsqueeze(-1).unsqueeze(-1) * K
 
 
 class IndependentNormalPosterior(Posterior):
