@@ -74,3 +74,24 @@ def test_the_dispatch_uses_the_fast_paths_beyond_the_dense_limit() -> None:
     stencil = random_stencil(30, 20)
     rhs = torch.randn(30, 20, dtype=torch.float64)
     assert torch.allclose(stencil.solve(rhs), stencil._solve_block_thomas(rhs))
+
+
+def test_dense_solves_survive_a_changed_thread_count() -> None:
+    """torch 2.13's batched LU solve breaks once a process has set more than one thread (MKL
+    "Parameter 6 was incorrect on entry to DLASWP"); the dense path solves one system at a
+    time and stays right. In a fresh interpreter: the setting is process-wide."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import torch\n"
+        "torch.set_num_threads(2)\n"
+        "from tests.unit.models.physics.lubrication.test_stencil import random_stencil\n"
+        "s = random_stencil(21, 11, batch=(3,))\n"
+        "u = torch.randn(3, 21, 11, dtype=torch.float64)\n"
+        "assert torch.allclose(s._solve_dense(s.matvec(u)), u, rtol=1e-10, atol=1e-11)\n")
+    root = Path(__file__).resolve().parents[5]
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=root, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
