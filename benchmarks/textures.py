@@ -272,7 +272,7 @@ def _simulate(problem: TextureProblem, trace: Trace, X: torch.Tensor,
     recorded in the trace, as observations."""
     names = problem.parameter_names()
     if gradients:
-        out, slopes = problem.evaluate_with_gradients(X, ("load", "friction"))
+        out, slopes = problem.evaluate_tensor_with_gradients(X, ("load", "friction"))
     else:
         with torch.no_grad():
             out = problem.evaluate_tensor(X)

@@ -57,6 +57,10 @@ class ProblemSpec:
     default_objectives: Sequence[Mapping[str, Any]] | None = None
     default_constraints: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
     has_simulator: bool = False
+    #: The simulator also returns derivatives w.r.t. the design
+    #: (:meth:`Problem.evaluate_with_gradients`), so a campaign may store them with its
+    #: observations (``evaluator.gradients``).
+    simulator_gradients: bool = False
     implementation: str | None = None
     #: ``"module:function"`` of a *torch-free* ``validate(options: dict) -> dict`` that checks a
     #: campaign's ``problem_options`` (raising :class:`ProblemError` naming the bad key) and
@@ -103,12 +107,37 @@ class Problem(abc.ABC):
             >>> problem.evaluate([{"x1": 0.5, "x2": 0.5}])  # doctest: +SKIP
             [{"value": 26.9, "constraint": 0.25}]
         """
+        self.check_designs(designs)
+        return self._evaluate_true(designs)
+
+    def check_designs(self, designs: Sequence[Mapping[str, Any]]) -> None:
+        """Raise :class:`DesignError` naming the first design that lacks a parameter."""
         names = self.parameter_names()
         for index, design in enumerate(designs):
             missing = [n for n in names if n not in design]
             if missing:
                 raise DesignError(f"design {index} lacks parameters {missing}")
-        return self._evaluate_true(designs)
+
+    def evaluate_with_gradients(self, designs: Sequence[Mapping[str, Any]],
+                                outcomes: Sequence[str]
+                                ) -> list[tuple[dict[str, float], dict[str, dict[str, float]]]]:
+        """Outcome values and their derivatives w.r.t. the design, for each design.
+
+        Problems whose spec sets ``simulator_gradients`` override this (a differentiable
+        simulator: one backward pass per outcome); the rest have no derivatives to give.
+
+        Args:
+            designs: The designs.
+            outcomes: The outcomes to differentiate.
+
+        Returns:
+            Per design: the values as :meth:`evaluate` gives them, and ``outcome -> parameter
+            -> d outcome / d parameter`` (outcome units per parameter unit).
+
+        Raises:
+            ProblemError: The problem's simulator gives no derivatives.
+        """
+        raise ProblemError(f"problem {self.spec.key!r} gives no derivatives")
 
     def parameter_names(self) -> list[str]:
         space = self.spec.default_space or {}

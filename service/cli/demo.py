@@ -33,6 +33,8 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import func, select
 
+from models.problems.base import ProblemError
+from models.problems.registry import get_spec
 from service.config import Settings, get_settings, override_settings
 from service.db.engine import session_scope
 from service.db.tables import Campaign, Job, ModelVersion
@@ -154,11 +156,22 @@ def _project_and_campaign(problem: str, strategy: str, options: dict[str, Any],
             request = CampaignCreate(
                 name=name, problem=problem, seed=0, problem_options=problem_options,
                 strategy=Strategy(kind=strategy, options=options),  # type: ignore[arg-type]
-                evaluator=Evaluator(kind="simulator"))
+                evaluator=Evaluator(kind="simulator", gradients=_simulator_gradients(
+                    problem, strategy)))
         except ValidationError as exc:
             raise SystemExit(f"bad demo campaign: {_first_error(exc)}") from None
         campaign = campaign_rows.create_campaign(session, project.id, request)
         return project.id, campaign.id, False
+
+
+def _simulator_gradients(problem: str, strategy: str) -> bool:
+    """Gradient inverse design stores the simulator's derivatives where it has them: the
+    ensemble fits values and slopes (how ``benchmarks/textures.py`` runs it)."""
+    try:
+        spec = get_spec(problem)
+    except ProblemError:
+        return False  # the campaign's creation names the unknown problem
+    return strategy == "inverse_design" and spec.simulator_gradients
 
 
 def _first_error(exc: ValidationError) -> str:

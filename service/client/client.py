@@ -402,6 +402,7 @@ class Campaign:
                 parameters: Mapping[str, Any] | None = None,
                 outcomes: Mapping[str, float] | None = None,
                 noise_sd: Mapping[str, float] | None = None,
+                gradients: Mapping[str, Mapping[str, float]] | None = None,
                 suggestion: Suggestion | uuid.UUID | str | None = None,
                 failed: bool = False, failure_reason: str | None = None,
                 idempotency_key: str | None = None) -> list[ObservationRead]:
@@ -426,11 +427,14 @@ class Campaign:
                 single["suggestion_id"] = str(suggestion)
             if noise_sd:
                 single["noise_sd"] = dict(noise_sd)
+            if gradients:
+                single["gradients"] = {k: dict(v) for k, v in gradients.items()}
             if failure_reason is not None:
                 single["failure_reason"] = failure_reason
             items: list[Any] = [single]
         else:
-            if parameters or outcomes or suggestion or noise_sd or failed or failure_reason:
+            if (parameters or outcomes or suggestion or noise_sd or gradients or failed
+                    or failure_reason):
                 raise TypeError("give either a list of observations or one as keywords")
             items = [_as_json(o) for o in observations]
         response = self.client.request(

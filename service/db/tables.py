@@ -113,6 +113,8 @@ class Observation(Base):
     outcomes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # outcome name -> measurement noise standard deviation (same units as the outcome).
     noise_sd: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # outcome name -> parameter name -> derivative (outcome units per parameter unit).
+    gradients: Mapped[dict[str, Any]] = mapped_column(default=dict)
     failed: Mapped[bool] = mapped_column(Boolean, default=False)
     failure_reason: Mapped[str | None] = mapped_column(Text, default=None)
     posted_by: Mapped[str] = mapped_column(String(100))

@@ -65,6 +65,9 @@ def resolve_spec(request: CampaignCreate) -> CampaignSpec:
         raise InvalidInput("a campaign needs at least one objective", field="objectives")
     if request.evaluator.kind == "simulator" and not problem.has_simulator:
         raise InvalidInput(f"problem {problem.key!r} has no simulator", field="evaluator")
+    if request.evaluator.gradients and not problem.simulator_gradients:
+        raise InvalidInput(f"the simulator of problem {problem.key!r} gives no derivatives",
+                           field=["evaluator", "gradients"])
     try:
         return CampaignSpec.model_validate(data)
     except ValidationError as exc:  # a plug-in's defaults are broken: say which

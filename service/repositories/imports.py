@@ -139,7 +139,8 @@ def import_campaign(session: Session, project_id: uuid.UUID, doc: CampaignImport
     session.add_all(Observation(
         id=ids["observations"][o.id], campaign_id=campaign.id,
         suggestion_id=ids["suggestions"][o.suggestion_id] if o.suggestion_id else None,
-        parameters=o.parameters, outcomes=o.outcomes, noise_sd=o.noise_sd, failed=o.failed,
+        parameters=o.parameters, outcomes=o.outcomes, noise_sd=o.noise_sd,
+        gradients=o.gradients, failed=o.failed,
         failure_reason=o.failure_reason, posted_by=o.posted_by, created_at=o.created_at)
         for o in doc.observations)
     session.flush()

@@ -19,13 +19,14 @@ from service.repositories.campaigns import campaign_spec
 from service.repositories.pagination import paginate
 from service.repositories.suggestions import OPEN_STATUSES
 from service.schemas.observation import ObservationBatch
-from service.schemas.space import design_errors
+from service.schemas.space import ContinuousParameter, design_errors
 
 
 def _check_batch(session: Session, campaign: Campaign, batch: ObservationBatch
                  ) -> dict[uuid.UUID, Suggestion]:
     spec = campaign_spec(campaign)
     outcome_names = set(spec.outcome_names())
+    continuous = {p.name for p in spec.space.parameters if isinstance(p, ContinuousParameter)}
     suggestion_ids = {o.suggestion_id for o in batch.observations if o.suggestion_id}
     suggestions = {s.id: s for s in session.scalars(select(Suggestion).where(
         Suggestion.id.in_(suggestion_ids), Suggestion.campaign_id == campaign.id))}
@@ -39,6 +40,13 @@ def _check_batch(session: Session, campaign: Campaign, batch: ObservationBatch
             if name not in outcome_names:
                 raise InvalidInput(f"unknown outcome {name!r}; this campaign measures "
                                    f"{sorted(outcome_names)}", field=[*base, "outcomes", name])
+        for name, slopes in obs.gradients.items():
+            for parameter in slopes:
+                if parameter not in continuous:
+                    raise InvalidInput(
+                        f"a gradient must be w.r.t. a continuous parameter; {parameter!r} is "
+                        f"not one of {sorted(continuous)}",
+                        field=[*base, "gradients", name, parameter])
         if not obs.failed:
             missing = sorted(outcome_names - set(obs.outcomes))
             if missing:
@@ -67,7 +75,7 @@ def add_observations(session: Session, campaign: Campaign, batch: ObservationBat
     for obs in batch.observations:
         row = Observation(campaign_id=campaign.id, suggestion_id=obs.suggestion_id,
                           parameters=obs.parameters, outcomes=obs.outcomes,
-                          noise_sd=obs.noise_sd, failed=obs.failed,
+                          noise_sd=obs.noise_sd, gradients=obs.gradients, failed=obs.failed,
                           failure_reason=obs.failure_reason, posted_by=posted_by)
         session.add(row)
         rows.append(row)
@@ -94,6 +102,7 @@ def observation_payloads(session: Session, campaign_id: uuid.UUID) -> list[dict[
     """Every observation of the campaign in the API's JSON shape, oldest first: what the
     science (``models``) reads."""
     return [{"parameters": dict(row.parameters), "outcomes": dict(row.outcomes),
-             "noise_sd": dict(row.noise_sd or {}), "failed": bool(row.failed),
+             "noise_sd": dict(row.noise_sd or {}), "gradients": dict(row.gradients or {}),
+             "failed": bool(row.failed),
              "failure_reason": row.failure_reason}
             for row in all_observations(session, campaign_id)]

@@ -81,6 +81,10 @@ class Evaluator(StrictModel):
     asks for the next ``batch_size`` designs, up to ``rounds`` rounds, stopping early once the
     best feasible objective has not improved (by more than ``min_improvement``, relative) for
     ``patience`` rounds. Without ``rounds`` each round is asked for through the API.
+
+    ``gradients``: the simulator also returns each outcome's derivatives w.r.t. the
+    continuous parameters (for problems whose simulator is differentiable, e.g. ``texture``),
+    stored with the observations for gradient-enhanced surrogates (``inverse_design``).
     """
 
     kind: Literal["lab", "simulator"] = "lab"
@@ -88,12 +92,16 @@ class Evaluator(StrictModel):
     batch_size: int = Field(default=4, ge=1, le=100)
     patience: int = Field(default=3, ge=1, le=100)
     min_improvement: float = Field(default=1e-3, ge=0.0, le=1.0)
+    gradients: bool = False
 
     @model_validator(mode="after")
     def _rounds_need_simulator(self) -> Evaluator:
         if self.rounds is not None and self.kind != "simulator":
             raise ValueError("rounds closes the loop with the simulator: evaluator.kind must "
                              "be 'simulator'")
+        if self.gradients and self.kind != "simulator":
+            raise ValueError("gradients come from the simulator: evaluator.kind must be "
+                             "'simulator'")
         return self
 
 

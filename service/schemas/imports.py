@@ -53,8 +53,8 @@ class ImportedObservation(ObservationCreate):
     def measurement(self) -> ObservationCreate:
         """The fields a client posts, without the suggestion (checked against the space)."""
         return ObservationCreate.model_validate(
-            self.model_dump(include={"parameters", "outcomes", "noise_sd", "failed",
-                                     "failure_reason"}))
+            self.model_dump(include={"parameters", "outcomes", "noise_sd", "gradients",
+                                     "failed", "failure_reason"}))
 
 
 class ImportedSuggestion(StrictModel):

@@ -18,6 +18,10 @@ class ObservationCreate(StrictModel):
     parameters: dict[Name, DesignValue] = Field(min_length=1)
     outcomes: dict[Name, float] = Field(default_factory=dict)
     noise_sd: dict[Name, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    # outcome -> parameter -> d outcome / d parameter (outcome units per parameter unit), for
+    # a simulator or assay that gives derivatives (an adjoint solve, a differentiable code):
+    # gradient-enhanced surrogates fit them (strategy ``inverse_design``).
+    gradients: dict[Name, dict[Name, float]] = Field(default_factory=dict)
     suggestion_id: uuid.UUID | None = None
     failed: bool = False
     failure_reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
@@ -31,6 +35,9 @@ class ObservationCreate(StrictModel):
         unknown = sorted(set(self.noise_sd) - set(self.outcomes))
         if unknown:
             raise ValueError(f"noise_sd names outcomes that were not given: {unknown}")
+        unknown = sorted(set(self.gradients) - set(self.outcomes))
+        if unknown:
+            raise ValueError(f"gradients name outcomes that were not given: {unknown}")
         return self
 
 
@@ -45,6 +52,7 @@ class ObservationRead(ReadModel):
     parameters: dict[str, Any]
     outcomes: dict[str, Any]
     noise_sd: dict[str, Any]
+    gradients: dict[str, Any] = Field(default_factory=dict)
     failed: bool
     failure_reason: str | None
     posted_by: str

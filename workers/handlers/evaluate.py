@@ -19,7 +19,7 @@ import logging
 import math
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -53,13 +53,14 @@ class Evaluation:
     parameters: dict[str, Any]
     outcomes: dict[str, float] | None
     failure_reason: str | None = None
+    gradients: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def to_observation(self) -> ObservationCreate:
         if self.outcomes is None:
             return ObservationCreate(parameters=self.parameters, suggestion_id=self.suggestion_id,
                                      failed=True, failure_reason=self.failure_reason)
         return ObservationCreate(parameters=self.parameters, suggestion_id=self.suggestion_id,
-                                 outcomes=self.outcomes)
+                                 outcomes=self.outcomes, gradients=self.gradients)
 
 
 def handle(ctx: JobContext) -> None:
@@ -70,9 +71,10 @@ def handle(ctx: JobContext) -> None:
         campaign = get_campaign(session, project_id, campaign_id)
         spec = campaign_spec(campaign)
         problem_key, outcome_names = campaign.problem, spec.outcome_names()
+        gradients = spec.evaluator.gradients
         todo = _pending(session, campaign_id, wanted)
     problem = load_problem(problem_key, spec.problem_options)
-    evaluations = _simulate(ctx, problem, todo, outcome_names)
+    evaluations = _simulate(ctx, problem, todo, outcome_names, gradients=gradients)
     _commit(ctx, functools.partial(_store, ctx, project_id=project_id, campaign_id=campaign_id,
                                    problem_key=problem_key, wanted=wanted,
                                    evaluations=evaluations))
@@ -80,12 +82,13 @@ def handle(ctx: JobContext) -> None:
 
 def _simulate(ctx: JobContext, problem: Problem,
               todo: Sequence[tuple[uuid.UUID, dict[str, Any]]],
-              outcome_names: Sequence[str]) -> list[Evaluation]:
+              outcome_names: Sequence[str], *, gradients: bool = False) -> list[Evaluation]:
     """Each design through the simulator, reporting progress (and checking the deadline and
     the lease) after each."""
     evaluations = []
     for index, (suggestion_id, parameters) in enumerate(todo):
-        evaluations.append(evaluate_one(problem, suggestion_id, parameters, outcome_names))
+        evaluations.append(evaluate_one(problem, suggestion_id, parameters, outcome_names,
+                                        gradients=gradients))
         ctx.progress((index + 1) / len(todo), f"evaluated {index + 1} of {len(todo)} designs")
     return evaluations
 
@@ -104,10 +107,15 @@ def _commit(ctx: JobContext, write: Writer) -> None:
 
 
 def evaluate_one(problem: Problem, suggestion_id: uuid.UUID, parameters: dict[str, Any],
-                 outcome_names: Sequence[str]) -> Evaluation:
-    """Run the simulator on one design; its failure is the design's, not the job's."""
+                 outcome_names: Sequence[str], *, gradients: bool = False) -> Evaluation:
+    """Run the simulator on one design (with the outcomes' derivatives when ``gradients``);
+    its failure is the design's, not the job's."""
+    slopes: Mapping[str, Any] = {}
     try:
-        values = problem.evaluate([parameters])[0]
+        if gradients:
+            values, slopes = problem.evaluate_with_gradients([parameters], outcome_names)[0]
+        else:
+            values = problem.evaluate([parameters])[0]
     except CONTROL_ERRORS:
         raise
     except Exception as exc:  # noqa: BLE001 - a plug-in may raise anything for one design
@@ -115,7 +123,27 @@ def evaluate_one(problem: Problem, suggestion_id: uuid.UUID, parameters: dict[st
         return Evaluation(suggestion_id, parameters, None,
                           f"{type(exc).__name__}: {exc}"[:MAX_REASON_CHARS])
     outcomes, reason = _checked_outcomes(values, outcome_names)
-    return Evaluation(suggestion_id, parameters, outcomes, reason)
+    if outcomes is None:
+        return Evaluation(suggestion_id, parameters, None, reason)
+    return Evaluation(suggestion_id, parameters, outcomes, reason,
+                      _finite_gradients(slopes, outcomes))
+
+
+def _finite_gradients(slopes: Mapping[str, Any], outcomes: Mapping[str, float]
+                      ) -> dict[str, dict[str, float]]:
+    """The derivatives of measured outcomes that are finite numbers: a derivative the
+    simulator could not give (NaN at a kink of the design's geometry) is left out, the value
+    it measured is kept."""
+    out: dict[str, dict[str, float]] = {}
+    for name, per in slopes.items():
+        if name not in outcomes or not isinstance(per, Mapping):
+            continue
+        kept = {p: float(v) for p, v in per.items()
+                if isinstance(v, int | float) and not isinstance(v, bool)
+                and math.isfinite(float(v))}
+        if kept:
+            out[name] = kept
+    return out
 
 
 def _checked_outcomes(values: Mapping[str, Any], outcome_names: Sequence[str]

@@ -213,6 +213,7 @@ SPEC = ProblemSpec(
     default_objectives=DEFAULT_OBJECTIVES,
     default_constraints=default_constraints(),
     has_simulator=True,
+    simulator_gradients=True,
     implementation="models.problems.texture.problem:TextureProblem",
     options_validator="models.problems.texture:validate_options",
     default_space_factory="models.problems.texture:default_space",

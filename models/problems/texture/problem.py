@@ -124,7 +124,8 @@ class TextureProblem(Problem):
         rows = [self._outcomes(X[i:i + self.chunk]) for i in range(0, X.shape[0], self.chunk)]
         return torch.cat(rows, dim=0) if rows else X.new_zeros(0, len(OUTCOMES))
 
-    def evaluate_with_gradients(self, X: Tensor, outcomes: Sequence[str] = ("load", "friction"),
+    def evaluate_tensor_with_gradients(self, X: Tensor,
+                                       outcomes: Sequence[str] = ("load", "friction"),
                                 ) -> tuple[Tensor, Tensor]:
         r"""All outcomes of a batch and the derivatives of some of them w.r.t. the design.
 
@@ -185,6 +186,25 @@ class TextureProblem(Problem):
         return X
 
     def _evaluate_true(self, designs: Sequence[Mapping[str, Any]]) -> list[dict[str, float]]:
+        with torch.no_grad():
+            values = self.evaluate_tensor(self._design_matrix(designs)).tolist()
+        return [dict(zip(OUTCOMES, row, strict=True)) for row in values]
+
+    def evaluate_with_gradients(self, designs: Sequence[Mapping[str, Any]],
+                                outcomes: Sequence[str]
+                                ) -> list[tuple[dict[str, float], dict[str, dict[str, float]]]]:
+        """Values and derivatives of ``outcomes`` (see
+        :meth:`evaluate_tensor_with_gradients`) as the service stores them."""
+        self.check_designs(designs)
+        names = [o for o in outcomes if o in OUTCOMES]
+        values, gradients = self.evaluate_tensor_with_gradients(self._design_matrix(designs),
+                                                                names)
+        return [(dict(zip(OUTCOMES, row, strict=True)),
+                 {o: dict(zip(self._names, slopes, strict=True))
+                  for o, slopes in zip(names, per_design, strict=True)})
+                for row, per_design in zip(values.tolist(), gradients.tolist(), strict=True)]
+
+    def _design_matrix(self, designs: Sequence[Mapping[str, Any]]) -> Tensor:
         rows = []
         for index, design in enumerate(designs):
             try:
@@ -192,7 +212,4 @@ class TextureProblem(Problem):
             except (TypeError, ValueError) as exc:
                 raise DesignError(f"design {index}: parameters must be numbers ({exc})") \
                     from None
-        X = torch.tensor(rows, dtype=F64).reshape(-1, len(self._names))
-        with torch.no_grad():
-            values = self.evaluate_tensor(X).tolist()
-        return [dict(zip(OUTCOMES, row, strict=True)) for row in values]
+        return torch.tensor(rows, dtype=F64).reshape(-1, len(self._names))

@@ -28,9 +28,22 @@ def test_post_stores_the_batch_and_lists_it(client: TestClient, headers: dict[st
     created = response.json()["observations"]
     assert [o["failed"] for o in created] == [False, True]
     assert created[0]["noise_sd"] == {"yield": 0.05}
+    assert created[0]["gradients"] == {} and created[1]["gradients"] == {}
     assert created[0]["posted_by"].startswith("key:")
     listed = client.get(observations_url(campaign), headers=headers).json()
     assert [o["id"] for o in listed["items"]] == [o["id"] for o in created]
+
+
+def test_gradients_are_stored_with_the_observation(
+        client: TestClient, headers: dict[str, str], campaign: dict[str, Any]) -> None:
+    """Derivatives (outcome units per parameter unit) w.r.t. continuous parameters, e.g. from
+    an adjoint solve, come back as posted."""
+    slopes = {"yield": {"temperature": 0.012}, "toxicity": {"temperature": -1e-3}}
+    response = client.post(observations_url(campaign), headers=headers,
+                           json=batch(observation(gradients=slopes)))
+    assert response.status_code == 201, response.text
+    listed = client.get(observations_url(campaign), headers=headers).json()["items"]
+    assert [o["gradients"] for o in listed] == [slopes]
 
 
 def test_answering_a_pending_suggestion_marks_it_observed(
@@ -82,6 +95,15 @@ BAD_BATCHES: list[tuple[str, dict[str, Any], tuple[str | int, ...]]] = [
     ("missing outcome", batch(observation(outcomes={"yield": 1.0})), ("toxicity",)),
     ("failed with outcomes", batch(observation(failed=True)), ("observations", 0)),
     ("negative noise sd", batch(observation(noise_sd={"yield": -1.0})), ("noise_sd",)),
+    ("gradient w.r.t. an integer parameter", batch(observation(
+        gradients={"yield": {"temperature": 0.1, "cycles": 0.5}})),
+     ("observations", 0, "gradients", "yield", "cycles")),
+    ("gradient w.r.t. an unknown parameter", batch(observation(
+        gradients={"yield": {"pressure": 0.1}})), ("gradients", "yield", "pressure")),
+    ("gradient of an outcome not given", batch(observation(
+        gradients={"colour": {"temperature": 0.1}})), ("observations", 0)),
+    ("gradient not a number", batch(observation(gradients={"yield": {"temperature": "up"}})),
+     ("gradients", "yield", "temperature")),
     ("empty batch", {"observations": []}, ("observations",)),
     ("bad second row of a batch", batch(observation(), observation({"temperature": 500.0})),
      ("observations", 1, "temperature")),

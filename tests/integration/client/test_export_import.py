@@ -35,8 +35,8 @@ def _measure(parameters: dict[str, Any]) -> dict[str, float]:
 
 def _lived_in(client: Client) -> Campaign:
     """A campaign with a history of every kind: observed, failed, abandoned and pending
-    suggestions, an observation answering none, noise, and a model version that a
-    suggestion names."""
+    suggestions, an observation answering none (with gradients), noise, and a model version
+    that a suggestion names."""
     campaign = client.create_campaign(CAMPAIGN)
     first = campaign.suggest(4)
     campaign.observe([first[0].result(_measure(first[0].parameters),
@@ -45,7 +45,8 @@ def _lived_in(client: Client) -> Campaign:
     first[2].abandon()
     campaign.observe(parameters={"temperature": 33.3, "cycles": 2, "solvent": "ethanol",
                                  "a": 0.1, "b": 0.1, "c": 0.8},
-                     outcomes={"yield": 1e-7, "toxicity": 0.25})
+                     outcomes={"yield": 1e-7, "toxicity": 0.25},
+                     gradients={"yield": {"temperature": 0.011}})
     second = campaign.suggest(2)
     with session_scope() as session:
         session.add(ModelVersion(campaign_id=campaign.id, number=1, kind="gp",
@@ -86,6 +87,8 @@ def test_round_trip_into_another_project(api_server: ApiServer, client: Client,
     doc = source.export()
     statuses = sorted(s.status.value for s in doc.suggestions)
     assert statuses == ["abandoned", "observed", "observed", "pending", "pending", "pending"]
+    assert [o.gradients for o in doc.observations if o.gradients] == [
+        {"yield": {"temperature": 0.011}}]
 
     with Client(api_server.url, other_key, retries=FAST_RETRIES) as other:
         imported = other.import_campaign(doc)

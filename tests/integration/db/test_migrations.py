@@ -92,6 +92,37 @@ def test_0004_moves_pending_reprocess_suggestions_out_of_the_live_loop(
         engine.dispose()
 
 
+def test_0005_gives_earlier_observations_no_gradients(empty_database: str) -> None:
+    """Observations stored before 0005 read back with ``gradients == {}``; a downgrade drops
+    the column and keeps the rows."""
+    upgrade(empty_database, "0004")
+    engine = create_engine(empty_database)
+    try:
+        with Session(engine) as session:
+            project = create_project(session, "migrating")
+            campaign = create_campaign(session, project.id, CampaignCreate.model_validate({
+                "name": "c", "objectives": [{"name": "y", "goal": "minimize"}],
+                "space": {"parameters": [
+                    {"type": "continuous", "name": "x", "lower": 0, "upper": 1}]}}))
+            session.commit()
+            campaign_id = _stored_id(engine, campaign.id)
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO observations (id, campaign_id, parameters, outcomes, noise_sd, "
+                "failed, posted_by, created_at) VALUES (:id, :campaign, '{\"x\": 0.5}', "
+                "'{\"y\": 1.0}', '{}', false, 'key:old', CURRENT_TIMESTAMP)"),
+                {"id": _stored_id(engine, uuid.uuid4()), "campaign": campaign_id})
+        upgrade(empty_database)
+        with engine.connect() as conn:
+            (gradients,) = conn.execute(text("SELECT gradients FROM observations")).one()
+        assert gradients in ({}, "{}")  # JSONB decoded on PostgreSQL, text on SQLite
+        downgrade(empty_database, "0004")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM observations")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
 def _stored_id(engine: Engine, value: uuid.UUID) -> object:
     """How a UUID comes back from a raw query on this database (text on SQLite)."""
     return value if engine.dialect.name == "postgresql" else value.hex

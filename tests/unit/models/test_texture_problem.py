@@ -11,6 +11,7 @@ import torch
 from models.gradcheck import check_gradient
 from models.physics.lubrication import Grid, InclinedPad, analytic, simulate
 from models.problems.base import DesignError, ProblemError
+from models.problems.branin.problem import BraninProblem
 from models.problems.texture import (
     SPEC,
     default_constraints,
@@ -116,6 +117,27 @@ def test_designs_are_checked() -> None:
         problem.evaluate([{**DIMPLE, "dimple_depth": 5.0}])
     with pytest.raises(DesignError, match="numbers"):
         problem.evaluate([{**DIMPLE, "area_density": "dense"}])
+
+
+def test_designs_with_gradients_are_the_tensor_path_keyed_by_name() -> None:
+    """The service's form of the derivatives: the values of ``evaluate`` and, per outcome
+    asked for, ``d outcome / d parameter`` from ``evaluate_tensor_with_gradients``; a problem
+    without a differentiable simulator says so."""
+    problem = TextureProblem({"grid": {"nx": 31, "nz": 11}})
+    designs = [DIMPLE, {**DIMPLE, "dimple_depth": 2.5}]
+    rows = problem.evaluate_with_gradients(designs, ["friction", "load", "not_an_outcome"])
+    X = torch.tensor([[d[n] for n in problem.parameter_names()] for d in designs], dtype=F64)
+    _, slopes = problem.evaluate_tensor_with_gradients(X, ("friction", "load"))
+    for i, (values, gradients) in enumerate(rows):
+        assert values == pytest.approx(problem.evaluate([designs[i]])[0], rel=1e-12)
+        assert set(gradients) == {"friction", "load"}
+        for j, name in enumerate(("friction", "load")):
+            assert list(gradients[name]) == problem.parameter_names()
+            assert list(gradients[name].values()) == pytest.approx(slopes[i, j].tolist())
+    with pytest.raises(DesignError, match="lacks"):
+        problem.evaluate_with_gradients([{"dimple_depth": 1.0}], ["load"])
+    with pytest.raises(ProblemError, match="no derivatives"):
+        BraninProblem().evaluate_with_gradients([{"x1": 0.0, "x2": 0.0}], ["value"])
 
 
 def test_registry_style_loading_through_from_options() -> None:

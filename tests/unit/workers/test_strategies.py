@@ -11,13 +11,14 @@ import pytest
 from sqlalchemy import select, update
 
 from models.problems.branin.problem import BraninProblem
+from models.problems.texture.problem import TextureProblem
 from service.config import Settings
 from service.db.base import utcnow
 from service.db.engine import session_scope
 from service.db.tables import Job, ModelVersion, Observation, Suggestion
 from service.enums import JobKind, JobStatus, SuggestionStatus
 from service.errors import InvalidInput
-from service.repositories.campaigns import get_campaign, summarize
+from service.repositories.campaigns import campaign_spec, get_campaign, summarize
 from service.repositories.observations import add_observations
 from service.schemas.observation import ObservationBatch
 from tests.unit.workers.factories import job_row, make_campaign, make_job
@@ -224,6 +225,47 @@ def test_a_texture_campaign_closes_the_digital_twin_loop_by_itself(
         assert designed and all(s.status == SuggestionStatus.observed for s in designed)
         assert all("mean" in s.predictions for s in designed)
     assert summary.observations == 12 and summary.failed_observations == 0
+
+
+def test_a_texture_simulator_stores_gradients_and_the_ensemble_fits_them(
+        project_key: tuple[uuid.UUID, str], published: list[tuple[uuid.UUID, JobKind, str]],
+        science_timings: Settings) -> None:
+    """``evaluator.gradients``: each simulated observation carries the derivatives of the
+    campaign's outcomes (checked against central differences of the simulator), and the next
+    round's ensemble is trained on them (Sobolev targets)."""
+    project_id, _ = project_key
+    options = {"initial_points": 6, "members": 2, "width": 16, "epochs": 100, "starts": 8,
+               "inner_iterations": 20, "outer_iterations": 2}
+    grid = {"nx": 21, "nz": 11}
+    campaign_id = make_campaign(
+        project_id, problem="texture", evaluator="simulator",
+        strategy={"kind": "inverse_design", "options": options}, problem_options={"grid": grid})
+    with session_scope() as session:
+        campaign = get_campaign(session, project_id, campaign_id)
+        campaign.spec = {**campaign.spec, "evaluator": {
+            **campaign.spec["evaluator"], "gradients": True, "rounds": 2, "batch_size": 2}}
+        measured = set(campaign_spec(campaign).outcome_names())
+    handlers = {JobKind.suggest: suggest.handle, JobKind.evaluate: evaluate.handle}
+    assert run_job(make_job(project_id, campaign_id, params={"count": 6}),
+                   suggest.handle) is Outcome.succeeded
+    while published:
+        job_id, kind, _queue = published.pop(0)
+        assert run_job(job_id, handlers[kind]) is Outcome.succeeded, (kind, job_row(job_id).error)
+    with session_scope() as session:
+        rows = list(session.scalars(select(Observation).where(
+            Observation.campaign_id == campaign_id)))
+    assert measured == {"friction", "load"}
+    assert len(rows) == 8 and all(set(r.gradients) == measured for r in rows)
+    # The stored derivative is the simulator's: central differences in the dimple depth.
+    problem = TextureProblem.from_options({"grid": grid})
+    design, h = dict(rows[0].parameters), 1e-5
+    up, down = ({**design, "dimple_depth": design["dimple_depth"] + s} for s in (h, -h))
+    values = problem.evaluate([up, down])
+    for name in measured:
+        numeric = (values[0][name] - values[1][name]) / (2 * h)
+        assert rows[0].gradients[name]["dimple_depth"] == pytest.approx(numeric, rel=1e-4,
+                                                                         abs=1e-7)
+    assert model_versions(campaign_id)[-1].metrics["gradients"]["used"] is True
 
 
 def test_a_sequence_campaign_designs_and_the_oracle_confirms(
