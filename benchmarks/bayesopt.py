@@ -207,6 +207,8 @@ class Trace:
         round_wall: Wall seconds of each round's suggestion (fit + acquisition).
         round_cpu: CPU seconds of the same.
         round_sizes: Designs each round returned.
+        round_parts: designloop only: wall seconds of each round's model fit and acquisition
+            optimisation (its suggest metrics), where the time goes.
         total: Wall seconds of the whole run, evaluations included.
     """
 
@@ -214,6 +216,7 @@ class Trace:
     round_wall: list[float] = field(default_factory=list)
     round_cpu: list[float] = field(default_factory=list)
     round_sizes: list[int] = field(default_factory=list)
+    round_parts: list[dict[str, float]] = field(default_factory=list)
     total: float = 0.0
 
 
@@ -261,6 +264,8 @@ def run_designloop(problem: BenchProblem, seed: int, initial: list[dict[str, Any
             [problem.constraint], q=Q, config=config, seed=seed * 1000 + round_,
             previous_state=state))
         state = result.model_state
+        trace.round_parts.append({part: float(result.metrics.get(f"{part}_seconds", 0.0))
+                                  for part in ("fit", "acquisition")})
         designs = [s.parameters for s in result.suggestions]
         observations += [{"parameters": d, "outcomes": o}
                          for d, o in zip(designs, lab(designs), strict=True)]
@@ -482,7 +487,20 @@ def summarize(problem: BenchProblem, traces: list[Trace], budget: int) -> dict[s
         "seconds_per_suggestion_cpu_median": statistics.median(per_suggestion_cpu),
         "total_seconds": sum(t.total for t in traces),
         "curves": [regret_curve(problem, t.designs) for t in traces],
+        **_time_split(traces),
     }
+
+
+def _time_split(traces: list[Trace]) -> dict[str, Any]:
+    """designloop's median seconds per suggestion in the model fit and in the acquisition
+    optimisation (the rest of a round: data assembly, predictions, bookkeeping)."""
+    rounds = [(parts, n) for t in traces
+              for parts, n in zip(t.round_parts, t.round_sizes, strict=False)]
+    if not rounds:
+        return {}
+    return {"seconds_per_suggestion_split_median": {
+        part: statistics.median(p[part] / max(n, 1) for p, n in rounds)
+        for part in ("fit", "acquisition")}}
 
 
 # ------------------------------------------------------------------------------ output
@@ -635,6 +653,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"q=8 vs q=1 on the nanoparticle lab ({budget} observations), {name}: "
               f"{timing[label + 'q8_seconds']:.2f} s vs {timing[label + 'q1_seconds']:.2f} s, "
               f"ratio {timing[label + 'ratio']:.2f} (goal <= 2)")
+    for name, tools in results.items():
+        for tool, r in tools.items():
+            split = r.get("seconds_per_suggestion_split_median")
+            if split:
+                print(f"where {tool}'s time goes on {name} (median s per suggestion): "
+                      f"fit {split['fit']:.3f}, acquisition {split['acquisition']:.3f}, "
+                      f"whole round {r['seconds_per_suggestion_wall_median']:.3f}")
     for c in hill:
         print(f"Hill prior mean in {c['prior_input']} vs constant mean on {c['problem']}: "
               f"median regret {c['median_regret_hill']:.4g} vs "
