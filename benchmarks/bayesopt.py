@@ -56,6 +56,7 @@ import json
 import logging
 import math
 import multiprocessing
+import random
 import statistics
 import sys
 import time
@@ -66,6 +67,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -593,6 +595,12 @@ def _run_job(job: tuple[str, int, str, int]) -> Trace:
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
     logging.disable(logging.INFO)
+    # Every run starts from the same global random state, whatever ran before it in this
+    # process: a peer that draws from torch's, NumPy's or Python's global generator (BoTorch
+    # raw samples inside Ax, ...) would otherwise depend on the order and on the other tools.
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
     problem = _problems()[name]
     initial = space_filling_designs(problem.space, INITIAL, seed=seed).designs
     return RUNNERS[tool](problem, seed, initial, budget)
