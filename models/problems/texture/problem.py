@@ -126,7 +126,7 @@ class TextureProblem(Problem):
 
     def evaluate_tensor_with_gradients(self, X: Tensor,
                                        outcomes: Sequence[str] = ("load", "friction"),
-                                ) -> tuple[Tensor, Tensor]:
+                                       ) -> tuple[Tensor, Tensor]:
         r"""All outcomes of a batch and the derivatives of some of them w.r.t. the design.
 
         One forward and one backward per requested outcome through the simulator (the designs
