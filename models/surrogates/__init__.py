@@ -4,7 +4,7 @@ r"""Differentiable surrogates that know their uncertainty.
   sd in original units, differentiable w.r.t. the inputs, stored as bytes.
 * :mod:`.training` — full-batch heavy-ball training at a curvature-set, provably stable step,
   with early stopping and divergence recovery.
-* :mod:`.stability` — :math:`\lambda_\max` of a loss Hessian by power iteration on
+* :mod:`.stability` — :math:`\lambda_\max` of a loss Hessian by the Lanczos iteration on
   Hessian-vector products, and the stable rate :math:`2 f / \lambda_\max`.
 * :mod:`.normalization` — the unit-cube input and standard-score output transforms.
 * :mod:`.mlp` — a stack of MLPs evaluated as one batched network.

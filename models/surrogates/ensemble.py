@@ -87,8 +87,8 @@ class EnsembleConfig:
         max_learning_rate: Cap on the rate where the curvature is tiny or negative.
         curvature_every: Steps between :math:`\lambda_\max` estimates.
         power_iterations: Cap on Hessian-vector products per estimate.
-        power_rtol: Relative tolerance of the power iteration.
-        max_retries: Halvings of the step after a divergence before giving up.
+        power_rtol: Relative tolerance of the curvature estimate (Lanczos' top Ritz value).
+        max_retries: Halvings of one member's step after its divergences before giving up.
         blowup_factor: A loss above this multiple of its first value counts as divergence.
         seed: Seeds the split, the bootstraps and (``seed * 1000 + e``) member ``e``'s weights.
         dtype: ``"float64"`` (default: gradient checks, accurate curvature) or ``"float32"``.

@@ -28,7 +28,8 @@ class TrainingDivergedError(ScienceError):
 
     Args:
         epoch: The training step at which the last divergence was detected.
-        retries: How many times the step was halved and retried from the last good state.
+        retries: How many times the step of the worst member was halved and retried from its
+            last good state.
         learning_rates: The members' step sizes at the last attempt.
         loss: The members' training losses at the last attempt (``None`` where NaN/inf).
         reason: What was detected (``"non-finite loss"``, ``"loss exploded"``, ...).
