@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from models.space.keys import design_key
 from service.db.base import Base
-from service.db.tables import Suggestion
+from service.db.tables import Campaign, Suggestion
 from service.enums import SuggestionStatus
 from service.migrate import downgrade, upgrade
 from service.repositories.campaigns import create_campaign
@@ -63,11 +63,7 @@ def test_0004_moves_pending_reprocess_suggestions_out_of_the_live_loop(
     engine = create_engine(empty_database)
     try:
         with Session(engine) as session:
-            project = create_project(session, "migrating")
-            campaign = create_campaign(session, project.id, CampaignCreate.model_validate({
-                "name": "c", "objectives": [{"name": "y", "goal": "minimize"}],
-                "space": {"parameters": [
-                    {"type": "continuous", "name": "x", "lower": 0, "upper": 1}]}}))
+            campaign = _one_campaign(session)
             rows = {name: Suggestion(campaign_id=campaign.id, parameters={"x": x},
                                      design_key=design_key({"x": x}), strategy="space_filling",
                                      status=status, predictions=predictions)
@@ -99,11 +95,7 @@ def test_0005_gives_earlier_observations_no_gradients(empty_database: str) -> No
     engine = create_engine(empty_database)
     try:
         with Session(engine) as session:
-            project = create_project(session, "migrating")
-            campaign = create_campaign(session, project.id, CampaignCreate.model_validate({
-                "name": "c", "objectives": [{"name": "y", "goal": "minimize"}],
-                "space": {"parameters": [
-                    {"type": "continuous", "name": "x", "lower": 0, "upper": 1}]}}))
+            campaign = _one_campaign(session)
             session.commit()
             campaign_id = _stored_id(engine, campaign.id)
         with engine.begin() as conn:
@@ -121,6 +113,15 @@ def test_0005_gives_earlier_observations_no_gradients(empty_database: str) -> No
             assert conn.execute(text("SELECT count(*) FROM observations")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def _one_campaign(session: Session) -> Campaign:
+    """A campaign of one continuous parameter, in a new project (at an older revision too:
+    only columns every revision has)."""
+    project = create_project(session, "migrating")
+    return create_campaign(session, project.id, CampaignCreate.model_validate({
+        "name": "c", "objectives": [{"name": "y", "goal": "minimize"}],
+        "space": {"parameters": [{"type": "continuous", "name": "x", "lower": 0, "upper": 1}]}}))
 
 
 def _stored_id(engine: Engine, value: uuid.UUID) -> object:

@@ -193,6 +193,22 @@ def test_a_strategy_the_problem_does_not_offer_is_refused_at_creation(
     assert info.value.field == "problem_options"
 
 
+def _drive_itself(project_id: uuid.UUID, campaign_id: uuid.UUID,
+                  published: list[tuple[uuid.UUID, JobKind, str]], **evaluator: Any) -> None:
+    """Give the simulator campaign ``evaluator`` settings (its rounds, ...), ask for a start
+    of 6 designs, then run every job it publishes until the loop stops by itself."""
+    with session_scope() as session:
+        campaign = get_campaign(session, project_id, campaign_id)
+        campaign.spec = {**campaign.spec,
+                         "evaluator": {**campaign.spec["evaluator"], **evaluator}}
+    handlers = {JobKind.suggest: suggest.handle, JobKind.evaluate: evaluate.handle}
+    assert run_job(make_job(project_id, campaign_id, params={"count": 6}),
+                   suggest.handle) is Outcome.succeeded
+    while published:
+        job_id, kind, _queue = published.pop(0)
+        assert run_job(job_id, handlers[kind]) is Outcome.succeeded, (kind, job_row(job_id).error)
+
+
 def test_a_texture_campaign_closes_the_digital_twin_loop_by_itself(
         project_key: tuple[uuid.UUID, str], published: list[tuple[uuid.UUID, JobKind, str]],
         science_timings: Settings) -> None:
@@ -205,16 +221,7 @@ def test_a_texture_campaign_closes_the_digital_twin_loop_by_itself(
         project_id, problem="texture", evaluator="simulator",
         strategy={"kind": "inverse_design", "options": options},
         problem_options={"grid": {"nx": 21, "nz": 11}})
-    with session_scope() as session:
-        campaign = get_campaign(session, project_id, campaign_id)
-        campaign.spec = {**campaign.spec, "evaluator": {
-            **campaign.spec["evaluator"], "rounds": 3, "batch_size": 3}}
-    handlers = {JobKind.suggest: suggest.handle, JobKind.evaluate: evaluate.handle}
-    assert run_job(make_job(project_id, campaign_id, params={"count": 6}),
-                   suggest.handle) is Outcome.succeeded
-    while published:
-        job_id, kind, _queue = published.pop(0)
-        assert run_job(job_id, handlers[kind]) is Outcome.succeeded, (kind, job_row(job_id).error)
+    _drive_itself(project_id, campaign_id, published, rounds=3, batch_size=3)
     versions = model_versions(campaign_id)
     assert [v.kind for v in versions] == ["deep_ensemble", "deep_ensemble"]
     assert all(v.metrics["bound_respected"] for v in versions)
@@ -240,18 +247,10 @@ def test_a_texture_simulator_stores_gradients_and_the_ensemble_fits_them(
     campaign_id = make_campaign(
         project_id, problem="texture", evaluator="simulator",
         strategy={"kind": "inverse_design", "options": options}, problem_options={"grid": grid})
+    _drive_itself(project_id, campaign_id, published, gradients=True, rounds=2, batch_size=2)
     with session_scope() as session:
-        campaign = get_campaign(session, project_id, campaign_id)
-        campaign.spec = {**campaign.spec, "evaluator": {
-            **campaign.spec["evaluator"], "gradients": True, "rounds": 2, "batch_size": 2}}
-        measured = set(campaign_spec(campaign).outcome_names())
-    handlers = {JobKind.suggest: suggest.handle, JobKind.evaluate: evaluate.handle}
-    assert run_job(make_job(project_id, campaign_id, params={"count": 6}),
-                   suggest.handle) is Outcome.succeeded
-    while published:
-        job_id, kind, _queue = published.pop(0)
-        assert run_job(job_id, handlers[kind]) is Outcome.succeeded, (kind, job_row(job_id).error)
-    with session_scope() as session:
+        measured = set(campaign_spec(get_campaign(session, project_id, campaign_id))
+                       .outcome_names())
         rows = list(session.scalars(select(Observation).where(
             Observation.campaign_id == campaign_id)))
     assert measured == {"friction", "load"}
