@@ -46,9 +46,7 @@ grown by half since its previous snapshot), its momentum is reset, its step frac
 rate) is halved and the curvature re-estimated. When one member has needed more than
 ``max_retries`` such retries, :class:`~models.surrogates.errors.TrainingDivergedError` is
 raised: a NaN model is never returned. The budget is per member: members diverge on their own
-(their bootstraps and weights differ), and a Sobolev loss fitted to steep simulator gradients
-can make each of three members need two halvings early on, which a shared budget of five
-refused (a dimple-texture campaign's training, reproduced in the tests).
+(their bootstraps and weights differ), so one member's halvings do not use up another's.
 
 **Early stopping.** Every step evaluates each member on the shared validation split (or,
 without one, on its training loss); a member stops when it has not improved for ``patience``
@@ -127,10 +125,10 @@ class TrainingSchedule:
         max_learning_rate: Cap on the rate where the curvature estimate is tiny or negative.
         curvature_every: Steps between curvature estimates.
         power_iterations: Cap on Hessian-vector products per estimate.
-        power_rtol: Relative tolerance of the power iteration.
+        power_rtol: Relative tolerance of the curvature estimate.
         max_retries: Divergence retries of one member before giving up.
         blowup_factor: A loss above this multiple of its first value counts as divergence.
-        seed: Random source of the power iteration's first vector.
+        seed: Random source of the first curvature estimate's start vector.
         gradient_weight: :math:`\gamma` of the gradient term (used only with gradient
             targets).
     """
