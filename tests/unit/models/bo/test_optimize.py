@@ -137,3 +137,59 @@ def test_sequences_are_searched_letter_by_letter(fast_config: BOConfig) -> None:
     assert all(len(d["s"]) == 4 and set(d["s"]) <= set("ACDEK") and d["t"] == 0.5
                for d in suggested)
     assert len({d["s"] for d in suggested}) == 3
+
+
+def _box_campaign(space: Space, fast_config: BOConfig) -> list[Any]:
+    """One suggest of q = 2 on a small unconstrained box: its suggestions."""
+    designs = space_filling_designs(space, 8, seed=0).designs
+    observations = [Observation(d, {"y": sum((v - 0.3) ** 2 for v in d.values())})
+                    for d in designs]
+    return suggest(space, observations, [], [Objective("y", "minimize")], [], q=2,
+                   config=fast_config, seed=0).suggestions
+
+
+def test_a_box_is_searched_by_botorchs_batched_lbfgsb(fast_config: BOConfig,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each restart its own L-BFGS-B solve (BoTorch's batched fast path), not one joint solve
+    of every restart: an option key L-BFGS-B does not know (the hit-and-run chain's, which
+    BoTorch forwards to the solver) silently turns the fast path off."""
+    from botorch.generation import gen
+
+    calls = {"batched": 0, "joint": 0}
+    batched, joint = gen.fmin_l_bfgs_b_batched, gen.minimize_with_timeout
+
+    def count(name: str, solver: Any) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            calls[name] += 1
+            return solver(*args, **kwargs)
+        return wrapped
+
+    monkeypatch.setattr(gen, "fmin_l_bfgs_b_batched", count("batched", batched))
+    monkeypatch.setattr(gen, "minimize_with_timeout", count("joint", joint))
+    box = Space.from_dict({"parameters": [
+        {"type": "continuous", "name": n, "lower": 0.0, "upper": 1.0} for n in "abc"]})
+    assert len(_box_campaign(box, fast_config)) == 2
+    assert calls == {"batched": 2, "joint": 0}
+
+
+def test_raw_samples_are_screened_in_one_evaluation(fast_config: BOConfig,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """BoTorch chunks the raw-sample screen by the restarts' batch limit unless told
+    otherwise: 32 evaluations of 4 designs instead of one of 128."""
+    from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+
+    sizes: list[int] = []
+    forward = qLogNoisyExpectedImprovement.forward
+
+    def spy(self: Any, X: torch.Tensor) -> torch.Tensor:
+        if not torch.is_grad_enabled():
+            sizes.append(X.shape[0])
+        return forward(self, X)
+
+    monkeypatch.setattr(qLogNoisyExpectedImprovement, "forward", spy)
+    box = Space.from_dict({"parameters": [
+        {"type": "continuous", "name": n, "lower": 0.0, "upper": 1.0} for n in "abc"]})
+    _box_campaign(box, fast_config)
+    raw = fast_config.optimizer.raw_samples
+    assert raw > fast_config.optimizer.num_restarts
+    assert sizes.count(raw) == 2  # one screen per greedy step, whole
