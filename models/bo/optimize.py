@@ -412,7 +412,7 @@ def _optimize_joint(acq_function: AcquisitionFunction, domain: SearchDomain,
 
 
 def _solver_options(config: OptimizerConfig, domain: SearchDomain, batch: int
-                    ) -> dict[str, int]:
+                    ) -> dict[str, bool | float | int | str]:
     """``optimize_acqf``'s options for the continuous solvers.
 
     * Every start in one batched solve (``batch_limit``: an evaluation costs about the same
@@ -426,8 +426,9 @@ def _solver_options(config: OptimizerConfig, domain: SearchDomain, batch: int
       per start, each stopping when it converges) for one joint solve of every start, which
       runs until the slowest has converged: about twice the evaluations.
     """
-    options = {"maxiter": config.max_iterations, "batch_limit": batch,
-               "init_batch_limit": config.raw_samples}
+    options: dict[str, bool | float | int | str] = {
+        "maxiter": config.max_iterations, "batch_limit": batch,
+        "init_batch_limit": config.raw_samples}
     if domain.inequality_constraints or domain.equality_constraints:
         options |= {"n_burnin": 500, "n_thinning": 8}
     return options
