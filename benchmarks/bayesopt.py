@@ -16,7 +16,10 @@ per tool and problem: median and spread (25th-75th percentile) of the final simp
 the best *truly* feasible design evaluated (judged on the noise-free truth; no feasible design
 yet counts as the value 0), the infeasible experiments the tool suggested (initial designs
 excluded), median seconds per suggestion (one round's fit + acquisition, wall and CPU, divided
-by ``q``), and total time. Then q = 8 against q = 1 on one designloop campaign.
+by ``q``), and total time. Then q = 8 against q = 1 on one designloop campaign, and designloop
+against each peer seed by seed (wins, ties, losses, sign-test p-value): the tools' regret
+spreads overlap widely, so a ratio of medians over 10 seeds says little on its own (over 30
+seeds designloop, Ax and Optuna split the seeds about evenly on both problems).
 
 The peers are optional (``pip install -c constraints.txt ax-platform optuna baybe``): a
 missing one is skipped and said so. The peers search the nanoparticle lab in its 7 search
@@ -398,6 +401,31 @@ def hill_comparison(problem: BenchProblem, traces: dict[tuple[str, str], list[Tr
             "seeds_worse": sum(h > b for h, b in zip(ours, base, strict=True))}
 
 
+def paired_comparison(results: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """designloop against each peer seed by seed (same initial designs, same lab noise): how
+    often its final regret was lower, equal or higher, and the two-sided sign-test p-value of
+    the wins against the losses. A ratio of medians over 10 seeds mostly says which seeds were
+    drawn (the tools' spreads overlap widely); this says whether one tool is ahead."""
+    from scipy.stats import binomtest
+
+    rows = []
+    for name, tools in results.items():
+        ours = tools.get("designloop", {}).get("final_regrets")
+        for peer in PEERS:
+            theirs = tools.get(peer, {}).get("final_regrets")
+            if not ours or not theirs:
+                continue
+            pairs = list(zip(ours, theirs, strict=True))
+            better = sum(a < b for a, b in pairs)
+            worse = sum(a > b for a, b in pairs)
+            decided = better + worse
+            p_value = float(binomtest(better, decided).pvalue) if decided else 1.0
+            rows.append({"problem": name, "peer": peer, "seeds_better": better,
+                         "seeds_equal": len(pairs) - decided, "seeds_worse": worse,
+                         "sign_test_p": p_value})
+    return rows
+
+
 def _rounds(budget: int) -> int:
     return math.ceil((budget - INITIAL) / Q)
 
@@ -673,12 +701,18 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"median regret {c['median_regret_hill']:.4g} vs "
               f"{c['median_regret_constant']:.4g}; per seed better/equal/worse "
               f"{c['seeds_better']}/{c['seeds_equal']}/{c['seeds_worse']}")
+    paired = paired_comparison(results)
+    for row in paired:
+        print(f"designloop vs {row['peer']} on {row['problem']}, per seed better/equal/worse "
+              f"{row['seeds_better']}/{row['seeds_equal']}/{row['seeds_worse']} "
+              f"(sign test p = {row['sign_test_p']:.2g})")
     regret_ratio, time_ratio, met = verdict(results, timing)
     out = args.results
     out.mkdir(parents=True, exist_ok=True)
     payload = {"mode": "quick" if args.quick else "full", "seeds": seeds, "budget": budget,
                "initial": INITIAL, "q": Q, "tools": tools, "skipped": skipped,
                "results": results, "q_timing": timing, "hill_prior": hill,
+               "paired_vs_peers": paired,
                "regret_vs_best_peer": regret_ratio, "time_vs_fastest_gp_peer": time_ratio,
                "goal_met": met, "wall_seconds": time.perf_counter() - started,
                "jobs": args.jobs,
