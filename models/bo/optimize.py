@@ -418,13 +418,13 @@ def _solver_options(config: OptimizerConfig, domain: SearchDomain, batch: int
     * Every start in one batched solve (``batch_limit``: an evaluation costs about the same
       for 4 or 16 designs, its overhead dominates), and the raw samples screened in one
       evaluation (``init_batch_limit``; BoTorch's default chunks them by ``batch_limit``: 32
-      evaluations of 4 designs, a sixth of a suggestion's time).
+      evaluations of 4 designs, a sixth to a quarter of a suggestion's time).
     * Only with linear constraints (whose raw samples come from a hit-and-run chain) a shorter
       chain than BoTorch's 10000 / 32: the samples only seed the restarts. These two keys are
       not in BoTorch's list of initialisation options, so they also reach the solver, and any
-      key outside L-BFGS-B's own turns off BoTorch's batched L-BFGS-B (an independent solve
-      per start, each stopping when it converges) for one joint solve of every start, which
-      runs until the slowest has converged: about twice the evaluations.
+      key outside L-BFGS-B's own silently turns off BoTorch's batched L-BFGS-B (an
+      independent solve per start, each stopping when it converges) for one joint solve of
+      every start, which runs until the slowest has converged.
     """
     options: dict[str, bool | float | int | str] = {
         "maxiter": config.max_iterations, "batch_limit": batch,

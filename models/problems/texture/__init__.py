@@ -25,11 +25,10 @@ fraction of the textured area) and ``textured_fraction`` (fraction of the pad le
 textured, from the leading edge: partial texturing). Solved on a ``grid`` of
 ``{"nx": 41, "nz": 21}`` nodes by default: fast enough for campaigns of hundreds of
 simulations, but it under-resolves small dimples (on a square pad a dimple of radius 0.04
-spans ~3 cells along it and ~2 across).
-Against an ``{"nx": 81, "nz": 41}`` grid, at depth 3, density 0.6 and fraction 0.95, the
-default grid's load is 1-3% low for radii of 0.12 to 0.15, 3-11% low for 0.06 to 0.12, and
-13-21% low below 0.06; friction differs by at most ~2%. Pass a finer ``grid`` when small
-dimples matter. Load and friction oscillate along the radius, with a period of about 0.01,
+spans ~3 cells along it and ~2 across). Against an ``{"nx": 81, "nz": 41}`` grid, at depth
+3, density 0.6 and fraction 0.95, the default grid's load is 1-3% low for radii of 0.12 to
+0.15, 3-11% low for 0.06 to 0.12, and 13-21% low below 0.06; friction differs by at most
+~2%. Pass a finer ``grid`` when small dimples matter. Load and friction oscillate along the radius, with a period of about 0.01,
 as the dimple rows move across the pad's pressure field. This is physics, not the grid: both
 grids put the peaks at the same radii.
 
