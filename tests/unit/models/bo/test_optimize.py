@@ -139,12 +139,16 @@ def test_sequences_are_searched_letter_by_letter(fast_config: BOConfig) -> None:
     assert len({d["s"] for d in suggested}) == 3
 
 
-def _box_campaign(space: Space, fast_config: BOConfig) -> list[Any]:
-    """One suggest of q = 2 on a small unconstrained box: its suggestions."""
-    designs = space_filling_designs(space, 8, seed=0).designs
+BOX = Space.from_dict({"parameters": [
+    {"type": "continuous", "name": n, "lower": 0.0, "upper": 1.0} for n in "abc"]})
+
+
+def _box_campaign(fast_config: BOConfig) -> list[Any]:
+    """One suggest of q = 2 on a small unconstrained box (:data:`BOX`): its suggestions."""
+    designs = space_filling_designs(BOX, 8, seed=0).designs
     observations = [Observation(d, {"y": sum((v - 0.3) ** 2 for v in d.values())})
                     for d in designs]
-    return suggest(space, observations, [], [Objective("y", "minimize")], [], q=2,
+    return suggest(BOX, observations, [], [Objective("y", "minimize")], [], q=2,
                    config=fast_config, seed=0).suggestions
 
 
@@ -166,9 +170,7 @@ def test_a_box_is_searched_by_botorchs_batched_lbfgsb(fast_config: BOConfig,
 
     monkeypatch.setattr(gen, "fmin_l_bfgs_b_batched", count("batched", batched))
     monkeypatch.setattr(gen, "minimize_with_timeout", count("joint", joint))
-    box = Space.from_dict({"parameters": [
-        {"type": "continuous", "name": n, "lower": 0.0, "upper": 1.0} for n in "abc"]})
-    assert len(_box_campaign(box, fast_config)) == 2
+    assert len(_box_campaign(fast_config)) == 2
     assert calls == {"batched": 2, "joint": 0}
 
 
@@ -187,9 +189,7 @@ def test_raw_samples_are_screened_in_one_evaluation(fast_config: BOConfig,
         return forward(self, X)
 
     monkeypatch.setattr(qLogNoisyExpectedImprovement, "forward", spy)
-    box = Space.from_dict({"parameters": [
-        {"type": "continuous", "name": n, "lower": 0.0, "upper": 1.0} for n in "abc"]})
-    _box_campaign(box, fast_config)
+    _box_campaign(fast_config)
     raw = fast_config.optimizer.raw_samples
     assert raw > fast_config.optimizer.num_restarts
     assert sizes.count(raw) == 2  # one screen per greedy step, whole
