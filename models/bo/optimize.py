@@ -387,8 +387,8 @@ def _optimize(acq_function: AcquisitionFunction, domain: SearchDomain,
         raw_samples=config.raw_samples, inequality_constraints=inequalities,
         equality_constraints=equalities, batch_initial_conditions=starts,
         return_best_only=False,
-        options=_solver_options(config, domain, config.num_restarts if starts is None
-                                else starts.shape[0]))
+        options=_solver_options(config, config.num_restarts if starts is None
+                                else starts.shape[0], hit_and_run=_constrained(domain)))
     assert values is not None
     order = values.reshape(-1).argsort(descending=True)
     return X.reshape(-1, X.shape[-1])[order].detach()
@@ -407,19 +407,25 @@ def _optimize_joint(acq_function: AcquisitionFunction, domain: SearchDomain,
         raw_samples=config.raw_samples,
         inequality_constraints=domain.inequality_constraints or None,
         equality_constraints=domain.equality_constraints or None,
-        options=_solver_options(config, domain, config.num_restarts))
+        options=_solver_options(config, config.num_restarts,
+                                hit_and_run=_constrained(domain)))
     return X.reshape(q, -1).detach()
 
 
-def _solver_options(config: OptimizerConfig, domain: SearchDomain, batch: int
+def _constrained(domain: SearchDomain) -> bool:
+    """Whether the domain has linear constraints (its raw samples come from hit-and-run)."""
+    return bool(domain.inequality_constraints or domain.equality_constraints)
+
+
+def _solver_options(config: OptimizerConfig, batch: int, *, hit_and_run: bool
                     ) -> dict[str, bool | float | int | str]:
-    """``optimize_acqf``'s options for the continuous solvers.
+    """``optimize_acqf``'s options for the continuous solvers (``batch`` starts per solve).
 
     * Every start in one batched solve (``batch_limit``: an evaluation costs about the same
       for 4 or 16 designs, its overhead dominates), and the raw samples screened in one
       evaluation (``init_batch_limit``; BoTorch's default chunks them by ``batch_limit``: 32
       evaluations of 4 designs, a sixth to a quarter of a suggestion's time).
-    * Only with linear constraints (whose raw samples come from a hit-and-run chain) a shorter
+    * Only with ``hit_and_run`` (linear constraints: the raw samples come from a chain) a shorter
       chain than BoTorch's 10000 / 32: the samples only seed the restarts. These two keys are
       not in BoTorch's list of initialisation options, so they also reach the solver, and any
       key outside L-BFGS-B's own silently turns off BoTorch's batched L-BFGS-B (an
@@ -429,7 +435,7 @@ def _solver_options(config: OptimizerConfig, domain: SearchDomain, batch: int
     options: dict[str, bool | float | int | str] = {
         "maxiter": config.max_iterations, "batch_limit": batch,
         "init_batch_limit": config.raw_samples}
-    if domain.inequality_constraints or domain.equality_constraints:
+    if hit_and_run:
         options |= {"n_burnin": 500, "n_thinning": 8}
     return options
 
@@ -446,9 +452,9 @@ def _optimize_simplex(acq_function: AcquisitionFunction, mapping: SimplexMap,
         num_restarts=config.simplex_restarts, raw_samples=config.raw_samples,
         batch_initial_conditions=None if starts is None else mapping.to_unit(starts),
         return_best_only=False,
-        options={"maxiter": config.max_iterations,
-                 "batch_limit": config.simplex_restarts if starts is None else starts.shape[0],
-                 "init_batch_limit": config.raw_samples},
+        # A box in stick-breaking coordinates, its raw samples from ``mapping.sample``.
+        options=_solver_options(config, config.simplex_restarts if starts is None
+                                else starts.shape[0], hit_and_run=False),
         generator=mapping.sample)
     assert values is not None
     order = values.reshape(-1).argsort(descending=True)
