@@ -18,6 +18,10 @@ observed designs (``X_baseline``) rather than taken from noisy measurements, and
 designs (``X_pending``) enter every Monte-Carlo batch jointly with the candidates, so a design
 that merely repeats a pending one earns (almost) nothing.
 
+On the cached posterior (:mod:`models.bo.cached_posterior`) one objective's qLogNEI is
+evaluated by :class:`models.bo.fused_log_nei.FusedLogNEI`: BoTorch's function, built by
+BoTorch's class, in fewer tensor operations (``AcquisitionConfig.fused_evaluation``).
+
 Reference point (several objectives): given in the config, or inferred with BoTorch's
 ``infer_reference_point`` from the model's mean at the observed designs, over those that meet
 every constraint (all of them when none does).
@@ -41,7 +45,9 @@ from botorch.utils.multi_objective.pareto import is_non_dominated
 from torch import Tensor
 
 from models.bo.config import AcquisitionConfig
+from models.bo.fused_log_nei import FusedLogNEI
 from models.bo.problem import Objective, OutcomeConstraint
+from models.bo.sample_terms import OutcomeSlack, SignedOutcome
 
 Constraint = Callable[..., Tensor]
 
@@ -59,16 +65,9 @@ def constraint_callables(constraints: Sequence[OutcomeConstraint], outputs: Sequ
         Callables mapping `sample_shape x batch_shape x q x m` samples to
         `sample_shape x batch_shape x q` slacks (``<= 0`` where met).
     """
-    out: list[Constraint] = []
-    for c in constraints:
-        index, scale = outputs.index(c.name), float(scales[c.name])
-
-        def slack(Y: Tensor, X: Any = None, index: int = index, sign: float = c.sign,
-                  threshold: float = c.threshold, scale: float = scale) -> Tensor:
-            return sign * (Y[..., index] - threshold) / scale
-
-        out.append(slack)
-    return out
+    return [OutcomeSlack(index=outputs.index(c.name), sign=float(c.sign),
+                         threshold=float(c.threshold), scale=float(scales[c.name]))
+            for c in constraints]
 
 
 def reference_point(model: Model, objectives: Sequence[Objective], outputs: Sequence[str],
@@ -133,16 +132,13 @@ def build_acquisition(model: Model, objectives: Sequence[Objective],
     indices = [outputs.index(o.name) for o in objectives]
     signs = [o.sign for o in objectives]
     if len(objectives) == 1:
-        index, sign = indices[0], signs[0]
-
-        def objective(Y: Tensor, X: Any = None) -> Tensor:
-            return sign * Y[..., index]
-
-        return qLogNoisyExpectedImprovement(
+        acquisition = qLogNoisyExpectedImprovement(
             model=model, X_baseline=X_baseline, sampler=sampler,
-            objective=GenericMCObjective(objective), X_pending=X_pending,
-            constraints=list(constraints) or None, eta=config.eta,
+            objective=GenericMCObjective(SignedOutcome(indices[0], float(signs[0]))),
+            X_pending=X_pending, constraints=list(constraints) or None, eta=config.eta,
             prune_baseline=config.prune_baseline)
+        fused = FusedLogNEI.wrap(acquisition) if config.fused_evaluation else None
+        return fused if fused is not None else acquisition
     ref = reference_point(model, objectives, outputs, X_baseline, constraints,
                           config.reference_point)
     return qLogNoisyExpectedHypervolumeImprovement(

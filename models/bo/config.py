@@ -74,6 +74,9 @@ class AcquisitionConfig:
         cached_posterior: Evaluate the acquisition on the GP posterior from cached training
             factors in plain torch (:mod:`models.bo.cached_posterior`): the same numbers, a
             fraction of GPyTorch's per-call overhead. ``False`` keeps GPyTorch's path.
+        fused_evaluation: Evaluate qLogNEI (one objective, on cached posteriors) in fused
+            form (:mod:`models.bo.fused_log_nei`): BoTorch's function to round-off, in a
+            fraction of its tensor operations. ``False`` keeps BoTorch's class.
     """
 
     mc_samples: int = 128
@@ -81,6 +84,7 @@ class AcquisitionConfig:
     reference_point: Mapping[str, float] | None = None
     prune_baseline: bool = True
     cached_posterior: bool = True
+    fused_evaluation: bool = True
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,7 @@ experiment failed (otherwise it would say nothing).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
 
 import torch
 from botorch.models import SingleTaskGP
@@ -29,6 +28,7 @@ from models.bo.config import GPConfig
 from models.bo.data import TrainingData
 from models.bo.encoding import Encoder
 from models.bo.gp import build_gp, fit_gp, load_hyperparameters
+from models.bo.sample_terms import OutcomeSlack
 
 #: Name of the failure model's output in the model list and the stored state.
 SUCCESS_OUTPUT = "__success__"
@@ -59,7 +59,7 @@ def fit_failure_model(data: TrainingData, encoder: Encoder, config: GPConfig,
     return model
 
 
-def success_constraint(output: int) -> Callable[[Tensor], Tensor]:
+def success_constraint(output: int) -> OutcomeSlack:
     r"""BoTorch constraint callable on the model list's samples: ``<= 0`` where the sampled
     success indicator is at least :data:`SUCCESS_THRESHOLD`.
 
@@ -70,10 +70,7 @@ def success_constraint(output: int) -> Callable[[Tensor], Tensor]:
         A callable mapping `sample_shape x batch_shape x q x m` samples to
         `sample_shape x batch_shape x q` slacks (already on the indicator's unit scale).
     """
-    def slack(Y: Tensor, X: Any = None) -> Tensor:
-        return SUCCESS_THRESHOLD - Y[..., output]
-
-    return slack
+    return OutcomeSlack(index=output, sign=-1.0, threshold=SUCCESS_THRESHOLD, scale=1.0)
 
 
 def success_probability(model: SingleTaskGP, X: Tensor) -> Tensor:

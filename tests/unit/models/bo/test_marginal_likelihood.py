@@ -18,7 +18,11 @@ from torch.func import functional_call
 
 from models.bo.config import GPConfig
 from models.bo.gp import fit_gp
-from models.bo.marginal_likelihood import fit_closure, negative_log_likelihood
+from models.bo.marginal_likelihood import (
+    RBFLikelihoodClosure,
+    fit_closure,
+    negative_log_likelihood,
+)
 from models.bo.prior_mean import HillMean
 from models.gradcheck import check_gradient
 
@@ -129,3 +133,47 @@ def test_unknown_models_keep_gpytorch_closure() -> None:
     X = torch.cat([X, torch.randint(0, 3, (X.shape[0], 1)).to(F64)], dim=-1)
     model = MixedSingleTaskGP(X, Y, cat_dims=[3], outcome_transform=Standardize(m=1))
     assert fit_closure(ExactMarginalLogLikelihood(model.likelihood, model)) is None
+
+
+@pytest.mark.parametrize(("kind", "closed_form"), [
+    ("default", True), ("fixed_noise", True), ("matern", False), ("hill", False)])
+def test_closed_form_for_the_default_model_only(kind: str, closed_form: bool) -> None:
+    """BoTorch's default GP (inferred or fixed noise) gets the closed-form closure, which the
+    GPyTorch comparison above then covers; other kernels and means keep the autograd one."""
+    model = _model(kind)
+    closure = fit_closure(ExactMarginalLogLikelihood(model.likelihood, model))
+    assert isinstance(closure, RBFLikelihoodClosure) is closed_form
+
+
+class _ClosureAsFunction(torch.autograd.Function):
+    """A closure's value as a function of its parameters, with the closure's own gradient as
+    the backward pass: ``check_gradient`` then compares that gradient with differences of
+    the closure's value."""
+
+    @staticmethod
+    def forward(ctx: object, theta: torch.Tensor, closure: RBFLikelihoodClosure
+                ) -> torch.Tensor:
+        with torch.no_grad():
+            start = 0
+            for parameter in closure.parameters.values():
+                parameter.copy_(theta[start:start + parameter.numel()].view_as(parameter))
+                start += parameter.numel()
+        value, grads = closure()
+        ctx.save_for_backward(torch.cat([g.reshape(-1) for g in grads]))  # type: ignore[attr-defined]
+        return value
+
+    @staticmethod
+    def backward(ctx: object, upstream: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (gradient,) = ctx.saved_tensors  # type: ignore[attr-defined]
+        return upstream * gradient, None
+
+
+@pytest.mark.parametrize("kind", ["default", "fixed_noise"])
+def test_closed_form_gradient_against_central_differences(kind: str) -> None:
+    model = _model(kind)
+    _perturb(model)
+    closure = fit_closure(ExactMarginalLogLikelihood(model.likelihood, model))
+    assert isinstance(closure, RBFLikelihoodClosure)
+    theta = torch.cat([p.detach().reshape(-1) for p in closure.parameters.values()])
+    check_gradient(lambda t: _ClosureAsFunction.apply(t, closure), theta,
+                   rtol=1e-6, atol=1e-8).raise_if_failed()

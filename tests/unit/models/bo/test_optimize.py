@@ -178,17 +178,17 @@ def test_raw_samples_are_screened_in_one_evaluation(fast_config: BOConfig,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """BoTorch chunks the raw-sample screen by the restarts' batch limit unless told
     otherwise: 32 evaluations of 4 designs instead of one of 128."""
-    from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+    from models.bo.fused_log_nei import FusedLogNEI
 
     sizes: list[int] = []
-    forward = qLogNoisyExpectedImprovement.forward
+    forward = FusedLogNEI.forward
 
     def spy(self: Any, X: torch.Tensor) -> torch.Tensor:
         if not torch.is_grad_enabled():
             sizes.append(X.shape[0])
         return forward(self, X)
 
-    monkeypatch.setattr(qLogNoisyExpectedImprovement, "forward", spy)
+    monkeypatch.setattr(FusedLogNEI, "forward", spy)
     _box_campaign(fast_config)
     raw = fast_config.optimizer.raw_samples
     assert raw > fast_config.optimizer.num_restarts
