@@ -60,6 +60,7 @@ from models.bo.config import GPConfig, HillPriorConfig
 from models.bo.data import OutcomeData
 from models.bo.encoding import Encoder
 from models.bo.errors import ModelFitError, NotEnoughDataError
+from models.bo.log_lbfgs import fit_in_log_coordinates
 from models.bo.marginal_likelihood import fit_closure
 from models.bo.prior_mean import HillMean
 
@@ -174,12 +175,15 @@ def fit_gp(model: SingleTaskGP, config: GPConfig, *, warm: bool = False,
     maxiter = config.warm_max_iterations if warm else config.max_iterations
     mll = ExactMarginalLogLikelihood(model.likelihood, model)
     closure = fit_closure(mll) if config.torch_likelihood else None
+    # Our closures are solved with the positive hyperparameters in log coordinates
+    # (models.bo.log_lbfgs); GPyTorch's own closure keeps BoTorch's solver.
+    extra: dict[str, Any] = {} if closure is None else {"optimizer": fit_in_log_coordinates}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", OptimizationWarning)
             fit_gpytorch_mll(mll, closure=closure,
                              optimizer_kwargs={"options": {"maxiter": maxiter}},
-                             max_attempts=config.max_attempts)
+                             max_attempts=config.max_attempts, **extra)
     except Exception as exc:  # botorch raises ModelFittingError, linear algebra NotPSDError
         raise ModelFitError(f"could not fit the model of {name!r}: {exc}",
                             {"outcome": name, "error": f"{type(exc).__name__}: {exc}"}) from exc

@@ -20,8 +20,9 @@ in the model's normalised inputs and standardised outcomes, with the model's own
 and every registered prior :math:`p_j` (lengthscales, noise, a Hill mean's parameters):
 exactly what GPyTorch's ``ExactMarginalLogLikelihood`` computes, divided by :math:`n` as it
 is. BoTorch's ``fit_gpytorch_mll`` still runs the fit (bounds from the parameters'
-constraints, L-BFGS-B, retries from prior samples on failure); only the closure it calls is
-ours. The tests compare the value and the gradient with GPyTorch's to round-off, and the
+constraints, retries from prior samples on failure); the closure it calls is ours, and so is
+its solver with these closures, L-BFGS-B in log coordinates (:mod:`models.bo.log_lbfgs`). The
+tests compare the value and the gradient with GPyTorch's to round-off, and the
 gradient with central differences. Models this module does not know (a categorical kernel,
 batched hyperparameters) get ``None``: GPyTorch's own closure.
 
