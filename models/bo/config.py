@@ -75,8 +75,8 @@ class AcquisitionConfig:
             factors in plain torch (:mod:`models.bo.cached_posterior`): the same numbers, a
             fraction of GPyTorch's per-call overhead. ``False`` keeps GPyTorch's path.
         fused_evaluation: Evaluate qLogNEI (one objective, on cached posteriors) in fused
-            form (:mod:`models.bo.fused_log_nei`): BoTorch's function to round-off, in a
-            fraction of its tensor operations. ``False`` keeps BoTorch's class.
+            form (:mod:`models.bo.fused_log_nei`): BoTorch's function to round-off, in about
+            half its tensor operations. ``False`` keeps BoTorch's class.
     """
 
     mc_samples: int = 128
