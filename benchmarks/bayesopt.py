@@ -19,7 +19,10 @@ excluded), median seconds per suggestion (one round's fit + acquisition, wall an
 by ``q``), and total time. Then q = 8 against q = 1 on one designloop campaign, and designloop
 against each peer seed by seed (wins, ties, losses, sign-test p-value): the tools' regret
 spreads overlap widely, so a ratio of medians over 10 seeds says little on its own (over 30
-seeds designloop, Ax and Optuna split the seeds about evenly on both problems).
+seeds, ``benchmarks/results/bayesopt_30_seeds.json`` from ``--seeds 30 --tools
+designloop,ax,optuna --jobs 2``, designloop against Ax and against Optuna, seed by seed,
+had no sign-test p below 0.2 on either problem; Ax's own results also differ from run to run
+on the same seeds).
 
 The peers are optional (``pip install -c constraints.txt ax-platform optuna baybe``): a
 missing one is skipped and said so. The peers search the nanoparticle lab in its 7 search
