@@ -12,8 +12,9 @@ of the optimum in a median of 10 evaluations and stopped converged after a media
 the optimum (worst gap 0.002); on constrained Hartmann 17.5 evaluations instead of 61.
 
 :func:`fit_in_log_coordinates` is an ``optimizer`` for BoTorch's ``fit_gpytorch_mll``, which
-still owns everything around the solve (training mode, retries from prior samples on a
-numerical failure, warning policy). The objective and its gradient are the closure's (the
+still owns everything around the solve (training mode, warning policy, retries from prior
+samples when a solve fails: a failed solve warns as BoTorch's own solver does, so the policy
+is the same). The objective and its gradient are the closure's (the
 chain rule adds a factor :math:`\theta` for a log coordinate); bounds become
 :math:`[\log l, \log u]`. Parameters without a positive lower bound (a constant mean) stay in
 their own coordinates.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.optimize
 import torch
+from botorch.exceptions.warnings import OptimizationWarning
 from botorch.optim.core import OptimizationResult, OptimizationStatus
 from botorch.optim.utils import get_parameters_and_bounds
 from botorch.optim.utils.common import _handle_numerical_errors
@@ -69,6 +72,11 @@ def fit_in_log_coordinates(mll: MarginalLogLikelihood, closure: Closure, *,
     coordinates.write(result.x)
     status = OptimizationStatus.SUCCESS if result.success else (
         OptimizationStatus.STOPPED if result.status == 1 else OptimizationStatus.FAILURE)
+    if status is OptimizationStatus.FAILURE:
+        # BoTorch's own solver warns here, and its retry policy (a new start from the
+        # priors) is driven by that warning: keep the policy.
+        warnings.warn(f"L-BFGS-B in log coordinates terminated with status {status}: "
+                      f"{result.message}", OptimizationWarning, stacklevel=2)
     return OptimizationResult(step=int(result.nit), fval=float(result.fun), status=status,
                               runtime=time.monotonic() - start, message=str(result.message))
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from botorch.exceptions.errors import ModelFittingError
+from botorch.exceptions.warnings import OptimizationWarning
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
 from botorch.models.transforms import Normalize, Standardize
+from botorch.optim.core import OptimizationStatus
 from botorch.optim.utils import get_parameters_and_bounds
 from gpytorch.mlls import ExactMarginalLogLikelihood
 
@@ -105,3 +108,24 @@ def test_warm_fit_at_least_as_good_with_fewer_evaluations(maxiter: int) -> None:
     (log_loss, log_calls), (raw_loss, raw_calls) = results["log"], results["raw"]
     assert log_loss <= raw_loss + 1e-9
     assert log_calls < raw_calls
+
+
+def test_a_failed_solve_warns_so_botorch_retries() -> None:
+    """A likelihood that cannot be evaluated (its factorisation fails everywhere) ends the
+    solve abnormally; the warning is what BoTorch's retry policy acts on."""
+    model = _model()
+    mll = ExactMarginalLogLikelihood(model.likelihood, model)
+    mll.train()
+    closure = fit_closure(mll)
+    assert closure is not None
+
+    def failing():  # type: ignore[no-untyped-def]
+        raise torch.linalg.LinAlgError("input is not positive-definite")
+
+    failing.parameters = closure.parameters  # type: ignore[attr-defined]
+    with pytest.warns(OptimizationWarning, match="terminated with status"):
+        result = fit_in_log_coordinates(mll, failing, options={"maxiter": 5})
+    assert result.status is OptimizationStatus.FAILURE
+    with pytest.raises(ModelFittingError):
+        fit_gpytorch_mll(mll, closure=failing, optimizer=fit_in_log_coordinates,
+                         max_attempts=2)
