@@ -178,12 +178,18 @@ def stationary_covariance(covar_module: Kernel, A: Tensor, B: Tensor) -> Tensor:
         kernel, scale = kernel.base_kernel, kernel.outputscale
     if isinstance(kernel, RBFKernel):
         a, b = A / kernel.lengthscale, B / kernel.lengthscale
-        squared = (a.pow(2).sum(-1, keepdim=True) - 2.0 * a @ b.transpose(-1, -2)
-                   + b.pow(2).sum(-1).unsqueeze(-2)).clamp_min(0.0)
-        K = torch.exp(-0.5 * squared)
+        K = scaled_rbf(a, b, a.pow(2).sum(-1, keepdim=True), b.pow(2).sum(-1).unsqueeze(-2))
     else:
         K = kernel.forward(A, B)
     return K if scale is None else scale.unsqueeze(-1).unsqueeze(-1) * K
+
+
+def scaled_rbf(a: Tensor, b: Tensor, a_square: Tensor, b_square: Tensor) -> Tensor:
+    r"""``exp(-|a_i - b_j|^2 / 2)`` for inputs already divided by the lengthscales, from their
+    squared norms (``... x t x 1`` and ``... x 1 x n``, passed in so a caller can cache the
+    training side's); rounding below zero is clamped."""
+    squared = (a_square - 2.0 * a @ b.transpose(-1, -2) + b_square).clamp_min(0.0)
+    return torch.exp(-0.5 * squared)
 
 
 class IndependentNormalPosterior(Posterior):
@@ -329,13 +335,12 @@ class StackedRBF:
         r"""Every output's latent posterior at `batch_shape x t x d` raw features."""
         a = ((X - self.offset) / self.coefficient).unsqueeze(-3) * self.inverse_lengthscale
         a_square = a.pow(2).sum(-1, keepdim=True)  # ... x m x t x 1
-        cross = (a_square - 2.0 * a @ self.train.transpose(-1, -2) + self.train_square)
-        K_star = self.outputscale * torch.exp(-0.5 * cross.clamp_min(0.0))  # ... x m x t x n
+        K_star = self.outputscale * scaled_rbf(a, self.train, a_square,
+                                               self.train_square)  # ... x m x t x n
         mean = (K_star @ self.alpha).squeeze(-1) + self.constant  # ... x m x t
         V = torch.linalg.solve_triangular(self.L, K_star.transpose(-1, -2), upper=False)
-        own = (a_square - 2.0 * a @ a.transpose(-1, -2) + a_square.transpose(-1, -2))
-        covariance = (self.outputscale * torch.exp(-0.5 * own.clamp_min(0.0))
-                      - V.transpose(-1, -2) @ V)
+        own = scaled_rbf(a, a, a_square, a_square.transpose(-1, -2))
+        covariance = self.outputscale * own - V.transpose(-1, -2) @ V
         mean = mean * self.y_sd + self.y_mean
         covariance = covariance * (self.y_sd * self.y_sd).unsqueeze(-1)
         return IndependentNormalPosterior(mean.transpose(-1, -2), safe_cholesky(covariance))

@@ -16,8 +16,8 @@ evaluation, for candidates :math:`X` and baseline :math:`B`:
 
 1. joint samples :math:`f` at :math:`[B; X]` from the cached posterior and BoTorch's sampler;
 2. the incumbent per sample, :math:`f^*_s = \max_{b \in B} \{g(f_{s,b}) : \text{every slack}
-   \le 0\}` (no gradient, as in BoTorch; where some sample has no feasible baseline design,
-   BoTorch's own ``compute_best_feasible_objective`` is called for its fallback);
+   \le 0\}`, by BoTorch's own ``compute_best_feasible_objective`` (no gradient; its fallback
+   where a sample has no feasible baseline design);
 3. per sample and candidate, :math:`\log \mathrm{fatplus}(g(f_{s,x}) - f^*_s) + \sum_c \log
    \mathrm{fatmoid}(-\mathrm{slack}_c / \eta)`, all constraints in one pass (each slack is
    ``sign * (y - threshold) / scale``, :class:`models.bo.sample_terms.OutcomeSlack`);
@@ -146,19 +146,14 @@ class FusedLogNEI(AcquisitionFunction):
                 / self.slack_scales)
 
     def _incumbent(self, samples: Tensor, baseline: Tensor) -> Tensor:
-        """The best feasible baseline objective per sample (`sample x batch`), as BoTorch's
-        ``compute_best_feasible_objective`` gives it; no gradient."""
+        """The best feasible baseline objective per sample (`sample x batch`): BoTorch's
+        ``compute_best_feasible_objective`` (no gradient; its fallback where a sample has no
+        feasible baseline design)."""
         with torch.no_grad():
             objective = self.objective_sign * samples[..., self.objective_index]
-            if not self.slack_indices:
-                return objective.amax(dim=-1)
-            feasible = (self._slack(samples) <= 0).all(dim=-1)
-            if bool(feasible.any(dim=-1).all()):
-                return objective.masked_fill(~feasible, -torch.inf).amax(dim=-1)
             return compute_best_feasible_objective(
                 samples=samples, obj=objective, constraints=self.acquisition._constraints,
-                model=self.model, objective=self.acquisition.objective,
-                X_baseline=baseline)
+                model=self.model, objective=self.acquisition.objective, X_baseline=baseline)
 
 
 def _log_mean_exp(value: Tensor) -> Tensor:

@@ -28,9 +28,9 @@ simulations, but it under-resolves small dimples (on a square pad a dimple of ra
 spans ~3 cells along it and ~2 across). Against an ``{"nx": 81, "nz": 41}`` grid, at depth
 3, density 0.6 and fraction 0.95, the default grid's load is 1-3% low for radii of 0.12 to
 0.15, 3-11% low for 0.06 to 0.12, and 13-21% low below 0.06; friction differs by at most
-~2%. Pass a finer ``grid`` when small dimples matter. Load and friction oscillate along the radius, with a period of about 0.01,
-as the dimple rows move across the pad's pressure field. This is physics, not the grid: both
-grids put the peaks at the same radii.
+~2%. Pass a finer ``grid`` when small dimples matter. Load and friction oscillate along the
+radius, with a period of about 0.01, as the dimple rows move across the pad's pressure
+field. This is physics, not the grid: both grids put the peaks at the same radii.
 
 ``"free_form"`` — a 1D (infinitely wide) pad whose film is a free piecewise-constant profile
 of ``nodes`` (32 to 64) cell values ``h_00 ... h_NN`` in :math:`[1, h_\max]` (units of
