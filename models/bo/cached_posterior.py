@@ -307,11 +307,12 @@ class StackedRBF:
             self.y_sd = torch.stack([m.y_sd for m in members])[:, None]  # m x 1
 
     @classmethod
-    def build(cls, members: Sequence[CachedGP]) -> StackedRBF | None:
-        """The stack, or ``None`` unless there are at least two members, each with an RBF
-        kernel (scaled or not) and a constant mean, on equal training designs and equal
-        input normalisations."""
-        if len(members) < 2:
+    def build(cls, members: Sequence[CachedGP], minimum: int = 2) -> StackedRBF | None:
+        """The stack, or ``None`` unless there are at least ``minimum`` members (a stack of
+        one pays off only where its other uses do: :mod:`models.bo.baseline_block`), each
+        with an RBF kernel (scaled or not) and a constant mean, on equal training designs
+        and equal input normalisations."""
+        if len(members) < max(minimum, 1):
             return None
         first = members[0]
         offset, coefficient = first.normalisation()
@@ -331,16 +332,32 @@ class StackedRBF:
                 return None
         return cls(members)
 
-    def posterior(self, X: Tensor) -> IndependentNormalPosterior:
-        r"""Every output's latent posterior at `batch_shape x t x d` raw features."""
+    def features(self, X: Tensor) -> tuple[Tensor, Tensor]:
+        r"""`batch_shape x t x d` raw features, normalised and divided by each output's
+        lengthscales (`... x m x t x d`), and their squared norms (`... x m x t x 1`)."""
         a = ((X - self.offset) / self.coefficient).unsqueeze(-3) * self.inverse_lengthscale
-        a_square = a.pow(2).sum(-1, keepdim=True)  # ... x m x t x 1
+        return a, a.pow(2).sum(-1, keepdim=True)
+
+    def prior_covariance(self, a: Tensor, a_square: Tensor, b: Tensor,
+                         b_square: Tensor) -> Tensor:
+        """The kernel between two sets of :meth:`features` (`... x m x t x s`)."""
+        return self.outputscale * scaled_rbf(a, b, a_square, b_square.transpose(-1, -2))
+
+    def latent(self, a: Tensor, a_square: Tensor) -> tuple[Tensor, Tensor]:
+        r"""The standardised latent mean (`... x m x t`) and ``V = L^{-1} K_{X*}``
+        (`... x m x n x t`) at :meth:`features`: what every posterior quantity is built on."""
         K_star = self.outputscale * scaled_rbf(a, self.train, a_square,
                                                self.train_square)  # ... x m x t x n
         mean = (K_star @ self.alpha).squeeze(-1) + self.constant  # ... x m x t
         V = torch.linalg.solve_triangular(self.L, K_star.transpose(-1, -2), upper=False)
-        own = scaled_rbf(a, a, a_square, a_square.transpose(-1, -2))
-        covariance = self.outputscale * own - V.transpose(-1, -2) @ V
+        return mean, V
+
+    def posterior(self, X: Tensor) -> IndependentNormalPosterior:
+        r"""Every output's latent posterior at `batch_shape x t x d` raw features."""
+        a, a_square = self.features(X)
+        mean, V = self.latent(a, a_square)
+        covariance = self.prior_covariance(a, a_square, a, a_square) \
+            - V.transpose(-1, -2) @ V
         mean = mean * self.y_sd + self.y_mean
         covariance = covariance * (self.y_sd * self.y_sd).unsqueeze(-1)
         return IndependentNormalPosterior(mean.transpose(-1, -2), safe_cholesky(covariance))

@@ -211,9 +211,10 @@ def _suggest(space: Space, observations: list[Observation], pending: Sequence[Ma
     with torch.no_grad():
         values = base(X.unsqueeze(-2)).tolist()
         joint = float(base(X.unsqueeze(0)))
-        posterior = model.posterior(X)
+        # The acquisition's model: the same posterior (cached factors where it has them).
+        posterior: Any = acq_model.posterior(X)
         mean, sd = posterior.mean, posterior.variance.clamp_min(0.0).sqrt()
-    probabilities = constraint_probabilities(model, X, constraints, outputs)
+    probabilities = constraint_probabilities(acq_model, X, constraints, outputs)
     success = success_probability(failure_model, X).tolist() if failure_model is not None \
         else [None] * X.shape[0]
     suggestions = [

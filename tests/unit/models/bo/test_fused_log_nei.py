@@ -94,9 +94,25 @@ def test_matches_botorch_with_constraints(models: ModelListGP, goal: str, q: int
     _assert_same(fused, reference, _points((5, q)))
 
 
-def test_matches_botorch_without_constraints(models: ModelListGP) -> None:
+@pytest.mark.parametrize("q", [1, 2])
+def test_matches_botorch_without_constraints(models: ModelListGP, q: int) -> None:
     fused, reference = _pair(models, "maximize", [])
-    _assert_same(fused, reference, _points((4, 2)))
+    _assert_same(fused, reference, _points((4, q)))
+
+
+def test_matches_botorch_with_one_output(models: ModelListGP) -> None:
+    """One outcome, no constraint: a stack of one model, still the baseline block's path."""
+    single = ModelListGP(models.models[0])
+    X_baseline, _ = _data()
+    built = []
+    for fused in (True, False):
+        torch.manual_seed(7)
+        built.append(build_acquisition(
+            cached_model_list(single), [Objective("y", "minimize")], [], ["y"],
+            X_baseline=X_baseline, X_pending=None,
+            config=AcquisitionConfig(mc_samples=64, fused_evaluation=fused), seed=3))
+    assert isinstance(built[0], FusedLogNEI) and built[0].stacked is not None
+    _assert_same(built[0], built[1], _points((4, 1)))
 
 
 def test_matches_botorch_with_pending_designs(models: ModelListGP) -> None:
