@@ -105,6 +105,7 @@ INITIAL = 8
 Q = 2
 PEERS = ("ax", "optuna", "baybe")
 GP_PEERS = ("ax", "optuna", "baybe")
+Q_TIMING_REPEATS = 3
 
 
 # ----------------------------------------------------------------------------- problems
@@ -471,7 +472,9 @@ def infeasible_suggested(problem: BenchProblem, designs: list[dict[str, Any]]) -
 
 def q_timing(problem: BenchProblem, seed: int, observations: int) -> dict[str, float]:
     """Seconds of designloop's q = 1 and q = 8 on the same campaign (same data, same warm
-    start): by default, with the joint batch, and through GPyTorch's posterior."""
+    start): by default, with the joint batch, and through GPyTorch's posterior; each the
+    median of :data:`Q_TIMING_REPEATS` calls, q = 1 and q = 8 alternating (one call of each
+    varied by a third from run to run on this shared machine)."""
     lab = problem.measure(seed)
     designs = space_filling_designs(problem.space, observations, seed=seed).designs
     data = [{"parameters": d, "outcomes": o} for d, o in zip(designs, lab(designs),
@@ -480,11 +483,15 @@ def q_timing(problem: BenchProblem, seed: int, observations: int) -> dict[str, f
                    seed=seed).model_state
     out = {}
     for label, config in (("", None), ("joint_", JOINT), ("gpytorch_", GPYTORCH)):
+        seconds: dict[int, list[float]] = {1: [], 8: []}
+        for _ in range(Q_TIMING_REPEATS):
+            for q in (1, 8):
+                start = time.perf_counter()
+                suggest(problem.space, data, [], [problem.objective], [problem.constraint],
+                        q=q, config=config, seed=seed, previous_state=warm)
+                seconds[q].append(time.perf_counter() - start)
         for q in (1, 8):
-            start = time.perf_counter()
-            suggest(problem.space, data, [], [problem.objective], [problem.constraint], q=q,
-                    config=config, seed=seed, previous_state=warm)
-            out[f"{label}q{q}_seconds"] = time.perf_counter() - start
+            out[f"{label}q{q}_seconds"] = statistics.median(seconds[q])
         out[f"{label}ratio"] = out[f"{label}q8_seconds"] / out[f"{label}q1_seconds"]
     return out
 
