@@ -61,7 +61,8 @@ class BaselineBlock:
             covariance = stacked.prior_covariance(self.a, self.a_square, self.a,
                                                   self.a_square) \
                 - self.V.transpose(-1, -2) @ self.V
-            self.mean = mean  # standardised latent means, m x n_B
+            varying = stacked.varying_mean(baseline)
+            self.mean = mean if varying is None else mean + varying  # standardised, m x n_B
             self.L = safe_cholesky(covariance)  # m x n_B x n_B
             self._one_candidate_factors()
 
@@ -108,7 +109,8 @@ class BaselineBlock:
             `samples x batch_shape x q x m`.
         """
         if X.shape[-2] == 1:
-            return _SingleCandidateSamples.apply(X, self, z)
+            varying = self.stacked.varying_mean(X)
+            return _SingleCandidateSamples.apply(X, self, z, varying)
         return self._autograd_samples(X, z)
 
     def _autograd_samples(self, X: Tensor, z: Tensor) -> Tensor:
@@ -116,6 +118,9 @@ class BaselineBlock:
         q = X.shape[-2]
         a, a_square = self.stacked.features(X)  # ... x m x q x d
         mean, V = self.stacked.latent(a, a_square)  # ... x m x q, ... x m x n x q
+        varying = self.stacked.varying_mean(X)
+        if varying is not None:
+            mean = mean + varying
         cross = self.stacked.prior_covariance(self.a, self.a_square, a, a_square) \
             - self.V.transpose(-1, -2) @ V  # ... x m x n_B x q
         C = torch.linalg.solve_triangular(self.L, cross, upper=False)
@@ -153,10 +158,14 @@ class SingleCandidateState:
     inside: Tensor
 
 
-def single_candidate_samples(block: BaselineBlock, X: Tensor,
-                             z: Tensor) -> tuple[Tensor, SingleCandidateState]:
+def single_candidate_samples(block: BaselineBlock, X: Tensor, z: Tensor,
+                             varying: Tensor | None = None
+                             ) -> tuple[Tensor, SingleCandidateState]:
     r""":meth:`BaselineBlock.candidate_samples` for one candidate per batch member
-    (`batch_shape x 1 x d`), with what :func:`single_candidate_gradient` needs.
+    (`batch_shape x 1 x d`), with what :func:`single_candidate_gradient` needs; ``varying``
+    is :meth:`StackedRBF.varying_mean` at ``X`` where a prior mean is not a constant (its
+    gradient is the second result of :func:`single_candidate_gradient`, for autograd to take
+    through the mean's module).
 
     Why a closed form: an acquisition evaluation is a few hundred tiny tensor operations,
     and autograd's backward over the samples cost more than their forward (on the
@@ -185,6 +194,8 @@ def single_candidate_samples(block: BaselineBlock, X: Tensor,
     k = stacked.outputscale * scaled_rbf(a, block.points, a_square,
                                          block.points_square)  # ... x m x 1 x (n + n_B)
     mean = k @ block.weights + stacked.constant.unsqueeze(-1)  # ... x m x 1 x 1
+    if varying is not None:
+        mean = mean + varying.unsqueeze(-1)
     w = torch.linalg.solve_triangular(block.M, k.transpose(-1, -2), upper=False)
     schur = stacked.outputscale - w.pow(2).sum(-2, keepdim=True)  # ... x m x 1 x 1
     sigma = torch.maximum(schur, block.floor).sqrt()
@@ -196,10 +207,10 @@ def single_candidate_samples(block: BaselineBlock, X: Tensor,
 
 
 def single_candidate_gradient(block: BaselineBlock, state: SingleCandidateState,
-                              grad: Tensor) -> Tensor:
-    """The gradient w.r.t. the candidates (`batch_shape x 1 x d`) of ``(grad * samples)
-    .sum()``, for the samples of :func:`single_candidate_samples` and ``grad`` of their
-    shape."""
+                              grad: Tensor) -> tuple[Tensor, Tensor]:
+    """The gradients w.r.t. the candidates (`batch_shape x 1 x d`) and w.r.t. a varying
+    prior mean (`batch_shape x m x 1`) of ``(grad * samples).sum()``, for the samples of
+    :func:`single_candidate_samples` and ``grad`` of their shape."""
     stacked, s = block.stacked, state
     dims = grad.dim()  # samples x ... x 1 x m -> ... x m x 1 x samples
     G = grad.permute(*range(1, dims - 2), dims - 1, dims - 2, 0) * stacked.y_sd.unsqueeze(-1)
@@ -208,12 +219,13 @@ def single_candidate_gradient(block: BaselineBlock, state: SingleCandidateState,
     g_variance = torch.where(s.inside, projected[..., -1:] / (2.0 * s.sigma), 0.0)
     g_w = torch.nn.functional.pad(projected[..., :-1].transpose(-1, -2), (0, 0, n_train, 0)) \
         - 2.0 * g_variance * s.w  # ... x m x (n + n_B) x 1
+    g_mean = G.sum(-1, keepdim=True)  # ... x m x 1 x 1
     g_k = torch.linalg.solve_triangular(block.M.transpose(-1, -2), g_w, upper=True) \
-        + block.weights * G.sum(-1, keepdim=True)
+        + block.weights * g_mean
     # d k(a, b) / d a = k(a, b) (b - a), lengthscale units.
     weighted = s.k * g_k.transpose(-1, -2)  # ... x m x 1 x (n + n_B)
     g_a = weighted @ block.points - weighted.sum(-1, keepdim=True) * s.a
-    return (g_a * stacked.inverse_lengthscale).sum(-3) / stacked.coefficient
+    return (g_a * stacked.inverse_lengthscale).sum(-3) / stacked.coefficient, g_mean[..., 0]
 
 
 class _SingleCandidateSamples(torch.autograd.Function):
@@ -221,11 +233,13 @@ class _SingleCandidateSamples(torch.autograd.Function):
     backward."""
 
     @staticmethod
-    def forward(ctx: Any, X: Tensor, block: BaselineBlock, z: Tensor) -> Tensor:
-        samples, ctx.state = single_candidate_samples(block, X, z)
+    def forward(ctx: Any, X: Tensor, block: BaselineBlock, z: Tensor,
+                varying: Tensor | None) -> Tensor:
+        samples, ctx.state = single_candidate_samples(block, X, z, varying)
         ctx.block = block
         return samples
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None]:
-        return single_candidate_gradient(ctx.block, ctx.state, grad), None, None
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None, Tensor | None]:
+        g_X, g_varying = single_candidate_gradient(ctx.block, ctx.state, grad)
+        return g_X, None, None, g_varying if ctx.needs_input_grad[3] else None

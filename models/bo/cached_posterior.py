@@ -32,7 +32,7 @@ Models this module does not know (a categorical kernel, batched hyperparameters,
 transform other than the model's own) keep GPyTorch's path: :func:`cached_model_list`
 returns the model list unchanged.
 
-Outputs stacked: when every member is BoTorch's default GP (an RBF kernel, a constant mean)
+Outputs stacked: when every member is BoTorch's default GP (an RBF kernel; any prior mean)
 on the same training designs, as the outcomes of a campaign that measures them together
 are, :class:`StackedRBF` computes all outputs' posteriors in one pass over an output
 dimension, with one batched Cholesky factorisation. The arithmetic is the same; the number of
@@ -276,8 +276,9 @@ def _sampler(posterior: IndependentNormalPosterior, sample_shape: torch.Size, *,
 
 
 class StackedRBF:
-    r"""Several :class:`CachedGP` s of RBF kernels and constant means on the same training
-    designs, evaluated together: every factor gets a leading output dimension `m`.
+    r"""Several :class:`CachedGP` s of RBF kernels on the same training designs, evaluated
+    together: every factor gets a leading output dimension `m`. Constant prior means are
+    part of :meth:`latent`; any other (:meth:`varying_mean`) is its module's.
 
     Use :meth:`build`, which returns ``None`` when the members cannot be stacked.
     """
@@ -301,16 +302,21 @@ class StackedRBF:
             self.outputscale = torch.stack(scales)[:, None, None]  # m x 1 x 1
             self.L = torch.stack([m.L for m in members])  # m x n x n
             self.alpha = torch.stack([m.alpha for m in members]).unsqueeze(-1)  # m x n x 1
-            self.constant = torch.stack([m.model.mean_module.constant.detach().reshape(())
-                                         for m in members])[:, None]  # m x 1
+            self.constant = torch.stack([
+                m.model.mean_module.constant.detach().reshape(())
+                if type(m.model.mean_module) is ConstantMean
+                else torch.zeros((), dtype=first.train_X.dtype) for m in members])[:, None]
             self.y_mean = torch.stack([m.y_mean for m in members])[:, None]  # m x 1
             self.y_sd = torch.stack([m.y_sd for m in members])[:, None]  # m x 1
+        # Other prior means (a Hill curve in a dose, say) are evaluated by their modules.
+        self.mean_modules = [(j, m.model.mean_module) for j, m in enumerate(members)
+                             if type(m.model.mean_module) is not ConstantMean]
 
     @classmethod
     def build(cls, members: Sequence[CachedGP], minimum: int = 2) -> StackedRBF | None:
         """The stack, or ``None`` unless there are at least ``minimum`` members (a stack of
         one pays off only where its other uses do: :mod:`models.bo.baseline_block`), each
-        with an RBF kernel (scaled or not) and a constant mean, on equal training designs
+        with an RBF kernel (scaled or not), on equal training designs
         and equal input normalisations."""
         if len(members) < max(minimum, 1):
             return None
@@ -320,8 +326,7 @@ class StackedRBF:
             kernel = member.model.covar_module
             if isinstance(kernel, ScaleKernel):
                 kernel = kernel.base_kernel
-            if not isinstance(kernel, RBFKernel) \
-                    or type(member.model.mean_module) is not ConstantMean:
+            if not isinstance(kernel, RBFKernel):
                 return None
             other_offset, other_coefficient = member.normalisation()
             if member.train_X.shape != first.train_X.shape \
@@ -352,10 +357,26 @@ class StackedRBF:
         V = torch.linalg.solve_triangular(self.L, K_star.transpose(-1, -2), upper=False)
         return mean, V
 
+    def varying_mean(self, X: Tensor) -> Tensor | None:
+        r"""The prior means that are not constants, at `batch_shape x t x d` raw features
+        (`... x m x t`, zero for the outputs with a constant mean, which :meth:`latent`
+        includes); ``None`` when every prior mean is a constant. Differentiable (the mean
+        modules' own forward)."""
+        if not self.mean_modules:
+            return None
+        normalised = (X - self.offset) / self.coefficient
+        columns: list[Tensor] = [torch.zeros_like(X[..., 0])] * self.L.shape[0]
+        for j, module in self.mean_modules:
+            columns[j] = module(normalised)
+        return torch.stack(columns, dim=-2)
+
     def posterior(self, X: Tensor) -> IndependentNormalPosterior:
         r"""Every output's latent posterior at `batch_shape x t x d` raw features."""
         a, a_square = self.features(X)
         mean, V = self.latent(a, a_square)
+        varying = self.varying_mean(X)
+        if varying is not None:
+            mean = mean + varying
         covariance = self.prior_covariance(a, a_square, a, a_square) \
             - V.transpose(-1, -2) @ V
         mean = mean * self.y_sd + self.y_mean

@@ -27,8 +27,8 @@ evaluation, for candidates :math:`X` and baseline :math:`B`:
    (torch's ``logsumexp``; BoTorch's ``logmeanexp``, whose gradient stays finite at
    infinite values, where a result is not finite).
 
-Where the outputs are stacked (:class:`~models.bo.cached_posterior.StackedRBF`: BoTorch's
-default GPs on the same designs, one model included), steps 1-2 use the baseline block
+Where the outputs are stacked (:class:`~models.bo.cached_posterior.StackedRBF`: RBF GPs on
+the same designs, one model included, a Hill prior mean too), steps 1-2 use the baseline block
 (:mod:`models.bo.baseline_block`): the baseline's part of the joint factor, its samples and
 so the incumbent are computed once per baseline, not per evaluation. With one candidate per
 batch member (the sequential greedy batch, the default), the whole value and its gradient
@@ -161,7 +161,8 @@ class FusedLogNEI(AcquisitionFunction):
         q = X.shape[-2]
         if self.stacked is not None and q == 1:
             block, z, best = self._block_parts(X)
-            value = _OneCandidateLogNEI.apply(X, block, z, best, self.terms, self._linear)
+            value = _OneCandidateLogNEI.apply(X, block, z, best, self.terms, self._linear,
+                                              block.stacked.varying_mean(X))
             if bool(torch.isfinite(value).all()):
                 return value
         new, best = self._block_samples(X) if self.stacked is not None \
@@ -243,8 +244,9 @@ class _OneCandidateLogNEI(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, X: Tensor, block: BaselineBlock, z: Tensor, best: Tensor,
-                terms: LogImprovementTerms, linear: tuple[Tensor, Tensor]) -> Tensor:
-        samples, state = single_candidate_samples(block, X, z)  # S x ... x 1 x m
+                terms: LogImprovementTerms, linear: tuple[Tensor, Tensor],
+                varying: Tensor | None) -> Tensor:
+        samples, state = single_candidate_samples(block, X, z, varying)  # S x ... x 1 x m
         A, b = linear
         arguments = samples.squeeze(-2) @ A + b
         arguments[..., 0] -= best
@@ -259,8 +261,10 @@ class _OneCandidateLogNEI(torch.autograd.Function):
         slopes, value, result = ctx.saved_tensors
         weights = torch.exp(value - result) * grad  # S x ...
         g_samples = (slopes * weights.unsqueeze(-1)) @ ctx.A.transpose(-1, -2)
-        g_X = single_candidate_gradient(ctx.block, ctx.state, g_samples.unsqueeze(-2))
-        return g_X, None, None, None, None, None
+        g_X, g_varying = single_candidate_gradient(ctx.block, ctx.state,
+                                                   g_samples.unsqueeze(-2))
+        return g_X, None, None, None, None, None, \
+            g_varying if ctx.needs_input_grad[6] else None
 
 
 def _log_mean_exp(value: Tensor) -> Tensor:

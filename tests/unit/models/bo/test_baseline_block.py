@@ -1,7 +1,8 @@
 """The baseline block gives the joint posterior's samples at [baseline; candidates] to
 round-off, for one candidate and for several; the one-candidate gradient in closed form is
 autograd's and agrees with central differences; a candidate on a baseline design stays
-finite."""
+finite. Each with constant prior means and with a Hill prior mean (its gradient through
+the mean's module)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from models.bo.baseline_block import BaselineBlock
 from models.bo.cached_posterior import CachedModelList, cached_model_list
 from models.bo.config import GPConfig
 from models.bo.gp import fit_gp
+from models.bo.prior_mean import HillMean
 from models.gradcheck import check_gradient
 
 F64 = torch.float64
@@ -25,19 +27,24 @@ def _points(shape: tuple[int, ...], seed: int) -> torch.Tensor:
     return BOUNDS[0] + torch.rand(*shape, 3, generator=g, dtype=F64) * (BOUNDS[1] - BOUNDS[0])
 
 
-@pytest.fixture(scope="module")
-def cached() -> CachedModelList:
+@pytest.fixture(scope="module", params=["constant", "hill"])
+def cached(request: pytest.FixtureRequest) -> CachedModelList:
+    """Two outputs; with ``hill`` the first has a saturating prior mean in feature 1."""
     X = _points((14,), seed=0)
     Y = torch.stack([torch.sin(2 * X[:, 0]) + 0.3 * X[:, 1] - X[:, 2] ** 2,
                      torch.cos(X[:, 1]) * X[:, 0]], dim=-1)
     members = []
     for j in range(2):
+        kwargs = {}
+        if request.param == "hill" and j == 0:
+            kwargs["mean_module"] = HillMean(column=1, lower=0.0, upper=5.0).double()
         model = SingleTaskGP(X, Y[:, j:j + 1], input_transform=Normalize(d=3, bounds=BOUNDS),
-                             outcome_transform=Standardize(m=1))
+                             outcome_transform=Standardize(m=1), **kwargs)
         fit_gp(model, GPConfig(max_iterations=50, max_attempts=1))
         members.append(model)
     result = cached_model_list(ModelListGP(*members))
     assert isinstance(result, CachedModelList) and result.stacked is not None
+    assert bool(result.stacked.mean_modules) is (request.param == "hill")
     return result
 
 

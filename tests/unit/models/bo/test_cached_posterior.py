@@ -22,6 +22,7 @@ from models.bo.cached_posterior import (
 )
 from models.bo.config import GPConfig
 from models.bo.gp import fit_gp
+from models.bo.prior_mean import HillMean
 
 F64 = torch.float64
 BOUNDS = torch.tensor([[-1.0, 0.0, 2.0], [1.0, 5.0, 3.0]], dtype=F64)
@@ -44,6 +45,8 @@ def _models(kind: str = "default") -> ModelListGP:
             kwargs["covar_module"] = ScaleKernel(MaternKernel(nu=2.5, ard_num_dims=3))
         if kind == "fixed_noise":
             kwargs["train_Yvar"] = torch.full((X.shape[0], 1), 1e-3 * (j + 1), dtype=F64)
+        if kind == "hill" and j == 0:
+            kwargs["mean_module"] = HillMean(column=1, lower=0.0, upper=5.0).double()
         model = SingleTaskGP(X, Y[:, j:j + 1], input_transform=Normalize(d=3, bounds=BOUNDS),
                              outcome_transform=Standardize(m=1), **kwargs)
         fit_gp(model, GPConfig(max_iterations=50, max_attempts=1))
@@ -57,12 +60,13 @@ def _test_points(shape: tuple[int, ...], seed: int = 1) -> torch.Tensor:
     return BOUNDS[0] + u * (BOUNDS[1] - BOUNDS[0])
 
 
-@pytest.mark.parametrize("kind", ["default", "matern", "fixed_noise"])
+@pytest.mark.parametrize("kind", ["default", "matern", "fixed_noise", "hill"])
 def test_mean_and_covariance_match_gpytorch(kind: str) -> None:
     models = _models(kind)
     cached = cached_model_list(models)
     assert isinstance(cached, CachedModelList)
-    # Default GPs on the same designs are evaluated stacked; a Matern kernel member by member.
+    # RBF GPs on the same designs are evaluated stacked (a Hill prior mean through its
+    # module); a Matern kernel member by member.
     assert (cached.stacked is not None) is (kind != "matern")
     X = _test_points((4, 5))
     with torch.no_grad():
