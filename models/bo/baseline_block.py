@@ -127,8 +127,7 @@ class BaselineBlock:
         schur = self.stacked.prior_covariance(a, a_square, a, a_square) \
             - V.transpose(-1, -2) @ V - C.transpose(-1, -2) @ C  # ... x m x q x q
         if q == 1:
-            floor = VARIANCE_FLOOR * self.stacked.outputscale
-            own = schur.clamp_min(floor).sqrt()
+            own = schur.clamp_min(self.floor).sqrt()
         else:
             own = safe_cholesky(schur)
         rows = torch.cat([C.transpose(-1, -2), own], dim=-1)  # ... x m x q x (n_B + q)

@@ -250,7 +250,8 @@ class _OneCandidateLogNEI(torch.autograd.Function):
         A, b = linear
         arguments = samples.squeeze(-2) @ A + b
         arguments[..., 0] -= best
-        value, slopes = terms.evaluate(arguments, gradient=ctx.needs_input_grad[0])
+        value, slopes = terms.evaluate(
+            arguments, gradient=ctx.needs_input_grad[0] or ctx.needs_input_grad[6])
         result = torch.logsumexp(value, dim=0)  # ...
         ctx.block, ctx.state, ctx.A = block, state, A
         ctx.save_for_backward(slopes, value, result)
