@@ -27,8 +27,10 @@ gradient with central differences. Models this module does not know (a categoric
 batched hyperparameters) get ``None``: GPyTorch's own closure.
 
 For BoTorch's default model (an ARD RBF kernel whose lengthscales are their raw values, a
-constant mean, homoscedastic inferred or fixed noise, log-normal priors) :func:`fit_closure`
-returns :class:`RBFLikelihoodClosure` instead: the value *and* its gradient in closed form,
+constant mean, homoscedastic inferred or fixed noise, log-normal priors), and for the same
+with another prior mean (a Hill curve in a dose: its parameters' part is autograd's through
+the mean alone, :math:`\partial(-\log p)/\partial m = -\alpha`, its priors included),
+:func:`fit_closure` returns :class:`RBFLikelihoodClosure` instead: the value *and* its gradient in closed form,
 with no autograd graph. The plain-torch objective above still spent most of its ~0.8 ms an
 evaluation (20 observations, 8 features) on per-operation overhead, most of it in the
 backward pass and in the priors' ``torch.distributions`` machinery; the closed form is a
@@ -137,7 +139,7 @@ class RBFLikelihoodClosure:
 
     def __init__(self, model: SingleTaskGP, X: Tensor, y: Tensor,
                  parameters: dict[str, Tensor]) -> None:
-        self.model, self.y, self.parameters = model, y, parameters
+        self.model, self.X, self.y, self.parameters = model, X, y, parameters
         n, d = X.shape
         #: Squared differences per feature, `(n n) x d`: the kernel and the lengthscales'
         #: gradient are each one product with it.
@@ -150,16 +152,25 @@ class RBFLikelihoodClosure:
         self.lengthscale_prior = getattr(model.covar_module, "lengthscale_prior", None)
         roles = {id(tensor): role for role, tensor in _roles(model).items()}
         self.order = [roles[id(tensor)] for tensor in parameters.values()]
+        #: A prior mean other than a constant (a Hill curve): its parameters, by role, and its
+        #: priors; their part of the gradient is autograd's through the mean alone.
+        self.mean_parameters = {role: tensor for role, tensor in _roles(model).items()
+                                if role.startswith("mean.")}
+        self.mean_priors = [(prior, closure, module) for name, module, prior, closure, _
+                            in model.named_priors()  # type: ignore[operator]
+                            if name.startswith("mean_module.")]
 
     @staticmethod
     def handles(model: SingleTaskGP, parameters: dict[str, Tensor]) -> bool:
         """Whether the closed form is this model's objective: an ARD RBF kernel (no output
-        scale) whose lengthscales are their raw values, a constant mean, Gaussian noise
-        (inferred homoscedastic, its raw value the noise, or fixed), log-normal priors or
-        none, and nothing else to differentiate."""
+        scale) whose lengthscales are their raw values, a scalar constant mean or another
+        mean module (a Hill curve: its part by autograd through the mean, priors included),
+        Gaussian noise (inferred homoscedastic, its raw value the noise, or fixed),
+        log-normal priors on the lengthscales and noise or none, and nothing else to
+        differentiate."""
         kernel, mean, likelihood = model.covar_module, model.mean_module, model.likelihood
         if type(kernel) is not RBFKernel or kernel.raw_lengthscale_constraint.enforced \
-                or type(mean) is not ConstantMean or mean.raw_constant.dim() != 0:
+                or (type(mean) is ConstantMean and mean.raw_constant.dim() != 0):
             return False
         allowed_priors = {"covar_module.lengthscale_prior"}
         if type(likelihood) is GaussianLikelihood:
@@ -174,7 +185,8 @@ class RBFLikelihoodClosure:
         expected = {id(tensor) for tensor in _roles(model).values()}
         priors = list(model.named_priors())  # type: ignore[operator]
         return ({id(tensor) for tensor in parameters.values()} == expected
-                and all(name in allowed_priors and isinstance(prior, LogNormalPrior)
+                and all((name in allowed_priors and isinstance(prior, LogNormalPrior))
+                        or name.startswith("mean_module.")
                         for name, _, prior, _, _ in priors))
 
     def __call__(self) -> tuple[Tensor, tuple[Tensor, ...]]:
@@ -191,15 +203,33 @@ class RBFLikelihoodClosure:
         K = torch.exp(-0.5 * (self.squared @ inverse_square)).reshape(n, n)
         noise = model.likelihood.noise.reshape(-1)
         L = safe_cholesky(K + torch.diag_embed(noise.expand(n)))
-        residual = (y - model.mean_module.raw_constant).unsqueeze(-1)
+        if self.mean_parameters:
+            with torch.enable_grad():
+                prior_mean = model.mean_module(self.X)
+            residual = (y - prior_mean.detach()).unsqueeze(-1)
+        else:
+            residual = (y - model.mean_module.raw_constant).unsqueeze(-1)
         alpha = torch.cholesky_solve(residual, L)
         loss = 0.5 * (residual * alpha).sum() + L.diagonal().log().sum() + self.constant_term
         W = torch.cholesky_inverse(L) - alpha @ alpha.transpose(-1, -2)
         gradients = {
             "lengthscale":
                 (0.5 * (W * K).reshape(-1) @ self.squared) * inverse_square / lengthscale,
-            "constant": -alpha.sum(),
         }
+        if self.mean_parameters:
+            # d loss / d m = -alpha; the mean's priors with it, both through the mean.
+            with torch.enable_grad():
+                prior_loss = sum((-prior.log_prob(closure(module)).sum()
+                                  for prior, closure, module in self.mean_priors),
+                                 torch.zeros((), dtype=y.dtype))
+                terms = -(alpha.squeeze(-1) * prior_mean).sum() + prior_loss
+                found = torch.autograd.grad(terms, list(self.mean_parameters.values()),
+                                            allow_unused=True)
+            loss = loss + prior_loss.detach()
+            for (role, tensor), grad in zip(self.mean_parameters.items(), found, strict=True):
+                gradients[role] = torch.zeros_like(tensor) if grad is None else grad
+        else:
+            gradients["constant"] = -alpha.sum()
         if not self.fixed_noise:
             gradients["noise"] = 0.5 * W.diagonal().sum()
         for prior, role, value in ((self.lengthscale_prior, "lengthscale", lengthscale),
@@ -216,8 +246,12 @@ class RBFLikelihoodClosure:
 def _roles(model: SingleTaskGP) -> dict[str, Tensor]:
     """The tensors :class:`RBFLikelihoodClosure` differentiates, by role (the noise only when
     it is inferred)."""
-    roles = {"lengthscale": model.covar_module.raw_lengthscale,
-             "constant": model.mean_module.raw_constant}
+    mean = model.mean_module
+    roles: dict[str, Tensor] = {"lengthscale": model.covar_module.raw_lengthscale}
+    if type(mean) is ConstantMean:
+        roles["constant"] = mean.raw_constant
+    else:
+        roles |= {f"mean.{name}": tensor for name, tensor in mean.named_parameters()}
     if isinstance(model.likelihood, GaussianLikelihood) \
             and not isinstance(model.likelihood, FixedNoiseGaussianLikelihood):
         roles["noise"] = model.likelihood.noise_covar.raw_noise

@@ -14,6 +14,7 @@ from botorch.optim.closures import get_loss_closure_with_grads
 from botorch.optim.utils import get_parameters
 from gpytorch.kernels import MaternKernel, ScaleKernel
 from gpytorch.mlls import ExactMarginalLogLikelihood
+from gpytorch.priors import NormalPrior
 from torch.func import functional_call
 
 from models.bo.config import GPConfig
@@ -45,8 +46,11 @@ def _model(kind: str) -> SingleTaskGP:
         kwargs["covar_module"] = ScaleKernel(MaternKernel(nu=2.5, ard_num_dims=3))
     if kind == "fixed_noise":
         kwargs["train_Yvar"] = torch.linspace(1e-3, 1e-2, X.shape[0], dtype=F64).unsqueeze(-1)
-    if kind == "hill":
+    if kind.startswith("hill"):
         kwargs["mean_module"] = HillMean(column=1, lower=0.0, upper=5.0)
+    if kind == "hill_prior":  # a prior on the mean's own parameter, through its closure
+        kwargs["mean_module"].register_prior("offset_prior", NormalPrior(0.5, 2.0),
+                                             "raw_offset")
     return SingleTaskGP(X, Y, input_transform=Normalize(d=3, bounds=BOUNDS),
                         outcome_transform=Standardize(m=1), **kwargs)
 
@@ -60,7 +64,7 @@ def _perturb(model: SingleTaskGP, seed: int = 3) -> None:
             parameter.add_(0.3 * torch.rand(parameter.shape, generator=g, dtype=F64))
 
 
-KINDS = ["default", "matern", "fixed_noise", "hill"]
+KINDS = ["default", "matern", "fixed_noise", "hill", "hill_prior"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -136,7 +140,8 @@ def test_unknown_models_keep_gpytorch_closure() -> None:
 
 
 @pytest.mark.parametrize(("kind", "closed_form"), [
-    ("default", True), ("fixed_noise", True), ("matern", False), ("hill", False)])
+    ("default", True), ("fixed_noise", True), ("matern", False), ("hill", True),
+    ("hill_prior", True)])
 def test_closed_form_for_the_default_model_only(kind: str, closed_form: bool) -> None:
     """BoTorch's default GP (inferred or fixed noise) gets the closed-form closure, which the
     GPyTorch comparison above then covers; other kernels and means keep the autograd one."""
