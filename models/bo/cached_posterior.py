@@ -316,8 +316,8 @@ class StackedRBF:
     def build(cls, members: Sequence[CachedGP], minimum: int = 2) -> StackedRBF | None:
         """The stack, or ``None`` unless there are at least ``minimum`` members (a stack of
         one pays off only where its other uses do: :mod:`models.bo.baseline_block`), each
-        with an RBF kernel (scaled or not), on equal training designs
-        and equal input normalisations."""
+        with an RBF kernel (scaled or not), on equal training designs and equal input
+        normalisations."""
         if len(members) < max(minimum, 1):
             return None
         first = members[0]

@@ -30,8 +30,8 @@ For BoTorch's default model (an ARD RBF kernel whose lengthscales are their raw 
 constant mean, homoscedastic inferred or fixed noise, log-normal priors), and for the same
 with another prior mean (a Hill curve in a dose: its parameters' part is autograd's through
 the mean alone, :math:`\partial(-\log p)/\partial m = -\alpha`, its priors included),
-:func:`fit_closure` returns :class:`RBFLikelihoodClosure` instead: the value *and* its gradient in closed form,
-with no autograd graph. The plain-torch objective above still spent most of its ~0.8 ms an
+:func:`fit_closure` returns :class:`RBFLikelihoodClosure` instead: the value *and* its
+gradient in closed form, with no autograd graph. The plain-torch objective above still spent most of its ~0.8 ms an
 evaluation (20 observations, 8 features) on per-operation overhead, most of it in the
 backward pass and in the priors' ``torch.distributions`` machinery; the closed form is a
 dozen tensor operations. With :math:`A = K + \Sigma`, :math:`\alpha = A^{-1} r`,
@@ -152,6 +152,7 @@ class RBFLikelihoodClosure:
         self.lengthscale_prior = getattr(model.covar_module, "lengthscale_prior", None)
         roles = {id(tensor): role for role, tensor in _roles(model).items()}
         self.order = [roles[id(tensor)] for tensor in parameters.values()]
+        self.constant_mean = type(model.mean_module) is ConstantMean
         #: A prior mean other than a constant (a Hill curve): its parameters, by role, and its
         #: priors; their part of the gradient is autograd's through the mean alone.
         self.mean_parameters = {role: tensor for role, tensor in _roles(model).items()
@@ -203,12 +204,12 @@ class RBFLikelihoodClosure:
         K = torch.exp(-0.5 * (self.squared @ inverse_square)).reshape(n, n)
         noise = model.likelihood.noise.reshape(-1)
         L = safe_cholesky(K + torch.diag_embed(noise.expand(n)))
-        if self.mean_parameters:
+        if self.constant_mean:
+            residual = (y - model.mean_module.raw_constant).unsqueeze(-1)
+        else:
             with torch.enable_grad():
                 prior_mean = model.mean_module(self.X)
             residual = (y - prior_mean.detach()).unsqueeze(-1)
-        else:
-            residual = (y - model.mean_module.raw_constant).unsqueeze(-1)
         alpha = torch.cholesky_solve(residual, L)
         loss = 0.5 * (residual * alpha).sum() + L.diagonal().log().sum() + self.constant_term
         W = torch.cholesky_inverse(L) - alpha @ alpha.transpose(-1, -2)
@@ -216,7 +217,9 @@ class RBFLikelihoodClosure:
             "lengthscale":
                 (0.5 * (W * K).reshape(-1) @ self.squared) * inverse_square / lengthscale,
         }
-        if self.mean_parameters:
+        if self.constant_mean:
+            gradients["constant"] = -alpha.sum()
+        elif self.mean_parameters:
             # d loss / d m = -alpha; the mean's priors with it, both through the mean.
             with torch.enable_grad():
                 prior_loss = sum((-prior.log_prob(closure(module)).sum()
@@ -228,8 +231,6 @@ class RBFLikelihoodClosure:
             loss = loss + prior_loss.detach()
             for (role, tensor), grad in zip(self.mean_parameters.items(), found, strict=True):
                 gradients[role] = torch.zeros_like(tensor) if grad is None else grad
-        else:
-            gradients["constant"] = -alpha.sum()
         if not self.fixed_noise:
             gradients["noise"] = 0.5 * W.diagonal().sum()
         for prior, role, value in ((self.lengthscale_prior, "lengthscale", lengthscale),

@@ -13,6 +13,7 @@ from botorch.models.transforms import Normalize, Standardize
 from botorch.optim.closures import get_loss_closure_with_grads
 from botorch.optim.utils import get_parameters
 from gpytorch.kernels import MaternKernel, ScaleKernel
+from gpytorch.means import LinearMean, ZeroMean
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from gpytorch.priors import NormalPrior
 from torch.func import functional_call
@@ -48,6 +49,10 @@ def _model(kind: str) -> SingleTaskGP:
         kwargs["train_Yvar"] = torch.linspace(1e-3, 1e-2, X.shape[0], dtype=F64).unsqueeze(-1)
     if kind.startswith("hill"):
         kwargs["mean_module"] = HillMean(column=1, lower=0.0, upper=5.0)
+    if kind == "zero_mean":  # a mean with no parameter at all
+        kwargs["mean_module"] = ZeroMean()
+    if kind == "linear_mean":
+        kwargs["mean_module"] = LinearMean(3).double()
     if kind == "hill_prior":  # a prior on the mean's own parameter, through its closure
         kwargs["mean_module"].register_prior("offset_prior", NormalPrior(0.5, 2.0),
                                              "raw_offset")
@@ -64,7 +69,7 @@ def _perturb(model: SingleTaskGP, seed: int = 3) -> None:
             parameter.add_(0.3 * torch.rand(parameter.shape, generator=g, dtype=F64))
 
 
-KINDS = ["default", "matern", "fixed_noise", "hill", "hill_prior"]
+KINDS = ["default", "matern", "fixed_noise", "hill", "hill_prior", "zero_mean", "linear_mean"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
