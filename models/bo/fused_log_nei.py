@@ -104,17 +104,16 @@ class FusedLogNEI(AcquisitionFunction):
         # BoTorch turns a float eta into a default-dtype tensor (float32); keep its value.
         eta = acquisition._eta
         eta = eta if isinstance(eta, Tensor) else torch.full((len(slacks),), eta)
-        self.terms = LogImprovementTerms.build(
-            objective, slacks, eta.to(torch.float64).expand(len(slacks)).clone(),
-            acquisition.tau_relu)
         model = acquisition.model
         assert isinstance(model, CachedModelList)
+        self.outputs = model.num_outputs
+        self.terms = LogImprovementTerms.build(
+            objective, slacks, eta.to(torch.float64).expand(len(slacks)),
+            acquisition.tau_relu, self.outputs)
         # The baseline block draws the sampler's base samples itself (a normal sampler's).
         self.stacked = (model.stacked or StackedRBF.build(model.members, minimum=1)) \
             if isinstance(acquisition.sampler, NormalMCSampler) else None
         self._block: BaselineBlock | None = None
-        self.outputs = model.num_outputs
-        self._linear = self.terms.linear_map(self.outputs)
         self._incumbents: dict[int, Tensor] = {}
 
     @classmethod
@@ -161,7 +160,7 @@ class FusedLogNEI(AcquisitionFunction):
         q = X.shape[-2]
         if self.stacked is not None and q == 1:
             block, z, best = self._block_parts(X)
-            value = _OneCandidateLogNEI.apply(X, block, z, best, self.terms, self._linear,
+            value = _OneCandidateLogNEI.apply(X, block, z, best, self.terms,
                                               block.stacked.varying_mean(X))
             if bool(torch.isfinite(value).all()):
                 return value
@@ -238,22 +237,19 @@ class _OneCandidateLogNEI(torch.autograd.Function):
     r"""qLogNEI for one candidate per batch member on the baseline block, its gradient in
     closed form: :math:`\partial\,\mathrm{logmeanexp}_s h_s / \partial h_s` is the
     softmax over the samples, :math:`\partial h / \partial f` comes from
-    :meth:`~models.bo.log_improvement.LogImprovementTerms.evaluate` and its linear map, and
+    :meth:`~models.bo.log_improvement.LogImprovementTerms.evaluate` and its matrix ``A``, and
     :func:`~models.bo.baseline_block.single_candidate_gradient` takes it to the candidate.
     Nothing inside is recorded for autograd."""
 
     @staticmethod
     def forward(ctx: Any, X: Tensor, block: BaselineBlock, z: Tensor, best: Tensor,
-                terms: LogImprovementTerms, linear: tuple[Tensor, Tensor],
-                varying: Tensor | None) -> Tensor:
+                terms: LogImprovementTerms, varying: Tensor | None) -> Tensor:
         samples, state = single_candidate_samples(block, X, z, varying)  # S x ... x 1 x m
-        A, b = linear
-        arguments = samples.squeeze(-2) @ A + b
-        arguments[..., 0] -= best
+        arguments = terms.arguments(samples, best).squeeze(-2)  # S x ... x (1 + c)
         value, slopes = terms.evaluate(
-            arguments, gradient=ctx.needs_input_grad[0] or ctx.needs_input_grad[6])
+            arguments, gradient=ctx.needs_input_grad[0] or ctx.needs_input_grad[5])
         result = torch.logsumexp(value, dim=0)  # ...
-        ctx.block, ctx.state, ctx.A = block, state, A
+        ctx.block, ctx.state, ctx.A = block, state, terms.A
         ctx.save_for_backward(slopes, value, result)
         return result - math.log(value.shape[0])
 
@@ -264,8 +260,7 @@ class _OneCandidateLogNEI(torch.autograd.Function):
         g_samples = (slopes * weights.unsqueeze(-1)) @ ctx.A.transpose(-1, -2)
         g_X, g_varying = single_candidate_gradient(ctx.block, ctx.state,
                                                    g_samples.unsqueeze(-2))
-        return g_X, None, None, None, None, None, \
-            g_varying if ctx.needs_input_grad[6] else None
+        return g_X, None, None, None, None, g_varying if ctx.needs_input_grad[5] else None
 
 
 def _log_mean_exp(value: Tensor) -> Tensor:

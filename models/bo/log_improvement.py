@@ -10,8 +10,9 @@ Per posterior sample :math:`s` and candidate, qLogNEI (BoTorch's ``fat`` form) a
 with :math:`\mathrm{fatplus}_\tau(x) = \tau\,(\mathrm{softplus}(x/\tau) + 0.1\,c(x/\tau))`,
 :math:`c(t) = 1/(1+t^2)`, and :math:`\mathrm{fatmoid}(v) = \tfrac23 c(v - m)` for
 :math:`v < 0`, :math:`1 - \tfrac23 c(v + m)` otherwise (:math:`m = 1/\sqrt3`): BoTorch's
-``botorch.utils.safe_math`` functions, which compute the values here. Each term depends on
-one output of one sample, so its derivative is elementwise:
+``botorch.utils.safe_math`` functions, written out here once for every path (the tests hold
+them to BoTorch's). Every argument is affine in the samples (:meth:`LogImprovementTerms.
+arguments`), and each term depends on one argument, so its derivative is elementwise:
 
 .. math::
 
@@ -23,8 +24,9 @@ one output of one sample, so its derivative is elementwise:
 
 Why by hand: with one candidate per batch member, :class:`models.bo.fused_log_nei.FusedLogNEI`
 evaluates these and their gradient without recording them for autograd (what recording and
-replaying these few dozen elementwise operations cost was a third of an evaluation). The tests
-hold the derivatives to autograd's through BoTorch's functions.
+replaying these few dozen elementwise operations cost was a third of an evaluation); for
+several candidates autograd differentiates the same formulas. The tests hold values and
+derivatives to BoTorch's functions and autograd's gradient through them.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ import math
 from dataclasses import dataclass
 
 import torch
-from botorch.utils.safe_math import log_fatmoid, log_fatplus
 from torch import Tensor
 
 from models.bo.sample_terms import OutcomeSlack, SignedOutcome
@@ -51,68 +52,50 @@ class LogImprovementTerms:
     Attributes:
         objective_index: The objective's output.
         objective_sign: ``+1`` to maximise, ``-1`` to minimise.
-        slack_indices: Each constraint's output (may repeat).
-        thresholds: Each constraint's bound, in the outcome's units.
-        slack_factors: ``+1`` for ``y <= threshold``, ``-1`` for ``y >= threshold``.
-        slack_scales: Each slack's unit.
-        eta: Each constraint's temperature.
+        A: `outputs x (1 + constraints)`: the terms' arguments are ``samples @ A + b``, the
+            improvement first (before the incumbent is subtracted), then each constraint's
+            ``-slack / eta``; its transpose takes the terms' derivatives back to the outputs.
+        b: `1 + constraints` offsets of the arguments.
         tau: The temperature of the fat softplus (BoTorch's ``tau_relu``).
     """
 
     objective_index: int
     objective_sign: float
-    slack_indices: list[int]
-    thresholds: Tensor
-    slack_factors: Tensor
-    slack_scales: Tensor
-    eta: Tensor
+    A: Tensor
+    b: Tensor
     tau: float
 
     @classmethod
     def build(cls, objective: SignedOutcome, slacks: list[OutcomeSlack], eta: Tensor,
-              tau: float) -> LogImprovementTerms:
+              tau: float, outputs: int) -> LogImprovementTerms:
+        """The terms of an objective and constraint slacks (each ``sign * (y - threshold) /
+        scale``) with temperatures ``eta`` (one per slack), on samples of ``outputs``."""
         dtype = torch.float64
-        return cls(objective.index, objective.sign, [s.index for s in slacks],
-                   torch.tensor([s.threshold for s in slacks], dtype=dtype),
-                   torch.tensor([s.sign for s in slacks], dtype=dtype),
-                   torch.tensor([s.scale for s in slacks], dtype=dtype), eta, tau)
+        A = torch.zeros(outputs, 1 + len(slacks), dtype=dtype)
+        b = torch.zeros(1 + len(slacks), dtype=dtype)
+        A[objective.index, 0] = objective.sign
+        for column, (slack, temperature) in enumerate(zip(slacks, eta.tolist(), strict=True),
+                                                      start=1):
+            per_unit = -slack.sign / (slack.scale * temperature)
+            A[slack.index, column] = per_unit
+            b[column] = -slack.threshold * per_unit
+        return cls(objective.index, objective.sign, A, b, tau)
 
-    def improvement(self, samples: Tensor, best: Tensor) -> Tensor:
-        """``g(f) - f*``, `samples x ... x q`, for samples `samples x ... x q x m` and the
-        incumbent `samples x ...`."""
-        return self.objective_sign * samples[..., self.objective_index] - best.unsqueeze(-1)
-
-    def scaled_slacks(self, samples: Tensor) -> Tensor:
-        """``-slack / eta`` of every constraint, `samples x ... x q x constraints`."""
-        slack = (samples[..., self.slack_indices] - self.thresholds) * self.slack_factors \
-            / self.slack_scales
-        return -slack / self.eta
+    def arguments(self, samples: Tensor, best: Tensor) -> Tensor:
+        """Every term's argument, `samples x ... x q x (1 + constraints)`, for samples
+        `samples x ... x q x m` and the incumbent `samples x ...` (broadcastable)."""
+        arguments = samples @ self.A + self.b
+        arguments[..., 0] -= best.unsqueeze(-1)
+        return arguments
 
     def values(self, samples: Tensor, best: Tensor) -> Tensor:
-        """:math:`h` per sample and candidate, `samples x ... x q` (BoTorch's functions)."""
-        value = log_fatplus(self.improvement(samples, best), tau=self.tau)
-        if self.slack_indices:
-            value = value + log_fatmoid(self.scaled_slacks(samples)).sum(-1)
-        return value
-
-    def linear_map(self, outputs: int) -> tuple[Tensor, Tensor]:
-        r"""``(A, b)``: every term's argument is affine in the samples,
-        ``samples @ A + b`` (`... x (1 + constraints)`), the improvement first (before the
-        incumbent is subtracted), then each ``-slack / eta``. ``A`` is `outputs x (1 +
-        constraints)`; its transpose takes the terms' derivatives back to the outputs."""
-        dtype = self.thresholds.dtype
-        A = torch.zeros(outputs, 1 + len(self.slack_indices), dtype=dtype)
-        A[self.objective_index, 0] = self.objective_sign
-        per_unit = -self.slack_factors / (self.slack_scales * self.eta)
-        for column, index in enumerate(self.slack_indices, start=1):
-            A[index, column] = per_unit[column - 1]
-        b = torch.cat([torch.zeros(1, dtype=dtype), -self.thresholds * per_unit])
-        return A, b
+        """:math:`h` per sample and candidate, `samples x ... x q` (differentiable)."""
+        return self.evaluate(self.arguments(samples, best), gradient=False)[0]
 
     def evaluate(self, arguments: Tensor, gradient: bool) -> tuple[Tensor, Tensor | None]:
         r""":math:`h` (`...`) and, if asked, :math:`\partial h / \partial` ``arguments`` (its
-        shape), from the terms' arguments (the improvement already net of the incumbent;
-        see :meth:`linear_map`), in one pass: the same formulas as BoTorch's functions."""
+        shape), from the terms' :meth:`arguments`, in one pass: the same formulas as BoTorch's
+        functions."""
         y = arguments[..., 0] / self.tau
         cauchy = 1.0 / (1.0 + y * y)
         fatplus = torch.nn.functional.softplus(y) + _CAUCHY_WEIGHT * cauchy
