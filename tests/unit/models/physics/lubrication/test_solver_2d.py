@@ -56,6 +56,25 @@ def test_pad_load_converges_at_second_order() -> None:
     assert all(1.5 < o < 2.5 for o in orders)
 
 
+def test_dimpled_pad_converges_at_second_order() -> None:
+    """Load and friction of dimpled pads (JFO cavitation) converge at second order: the grid
+    differences shrink about fourfold per halving of the spacing. The first design is the
+    texture benchmark's reference optimum (deep, dense dimples covering most of the pad),
+    where its 41 x 21 grid's load is about 2% low against 321 x 161 (0.0600 against 0.0613),
+    which is why the texture problem documents its default grid's error and takes a finer one
+    as an option."""
+    texture = DimpleTexture(depth=torch.tensor([3.0, 1.0]), radius=torch.tensor([0.138, 0.08]),
+                            density=torch.tensor([0.6, 0.3]),
+                            fraction=torch.tensor([0.9465, 0.5]), base=InclinedPad(1.0))
+    solutions = [simulate(texture, Grid.pad(n, m, 1.0)) for n, m in ((41, 21), (81, 41),
+                                                                     (161, 81))]
+    for outcome in ("load", "friction"):
+        values = [getattr(sol, outcome) for sol in solutions]
+        d = [(a - b).abs() for a, b in itertools.pairwise(values)]
+        orders = torch.log2(d[0] / d[1])
+        assert bool(((orders > 1.5) & (orders < 2.5)).all()), (outcome, orders)
+
+
 @pytest.mark.parametrize("model", ["reynolds", "jfo"])
 def test_dimpled_pad_is_symmetric_and_conserves_mass(model: str) -> None:
     texture = DimpleTexture(depth=1.5, radius=0.06, density=0.4, fraction=0.6,
