@@ -16,8 +16,9 @@ per tool and problem: median and spread (25th-75th percentile) of the final simp
 the best *truly* feasible design evaluated (judged on the noise-free truth; no feasible design
 yet counts as the value 0), the infeasible experiments the tool suggested (initial designs
 excluded), median seconds per suggestion (one round's fit + acquisition, wall and CPU, divided
-by ``q``), and total time. Then q = 8 against q = 1 on one designloop campaign, and designloop
-against each peer seed by seed (wins, ties, losses, sign-test p-value): the tools' regret
+by ``q``), and total time. Then q = 8 against q = 1 on one designloop campaign, designloop
+against each peer seed by seed (wins, ties, losses, sign-test p-value), and the regret ratio's
+spread over bootstrap resamples of the seeds (:func:`regret_ratio_spread`): the tools' regret
 spreads overlap widely, so a ratio of medians over 10 seeds says little on its own (over 30
 seeds, ``benchmarks/results/bayesopt_30_seeds.json`` from ``--seeds 30 --tools
 designloop,ax,optuna --jobs 2``, designloop against Ax and against Optuna, seed by seed,
@@ -598,19 +599,54 @@ def plot(results: dict[str, dict[str, dict[str, Any]]], path: Path) -> None:
     FigureCanvasAgg(figure).print_png(str(path))
 
 
+def _regret_ratio(medians: Sequence[Mapping[str, float]]) -> float:
+    """The largest, over the problems (one ``tool -> median final regret`` each), of
+    designloop's median over the best peer's; NaN when no peer ran."""
+    ratios = []
+    for tools in medians:
+        peers = [m for t, m in tools.items() if t in PEERS]
+        if peers:
+            ours = tools["designloop"]
+            scale = 1e-6 * max(1.0, abs(ours))
+            ratios.append((ours + scale) / (min(peers) + scale))
+    return max(ratios) if ratios else math.nan
+
+
+def regret_ratio_spread(results: dict[str, dict[str, dict[str, Any]]], draws: int = 2000,
+                        seed: int = 0) -> dict[str, float] | None:
+    """How much the regret ratio depends on which seeds were drawn: the ratio recomputed on
+    ``draws`` bootstrap resamples of the seeds (each problem's seeds drawn with replacement,
+    the same draws for every tool, since the tools share seeds), reported as its 5th, 50th
+    and 95th percentiles and the share of resamples with a ratio ``<= 1`` (the regret goal
+    met). ``None`` without designloop, a peer, or two seeds."""
+    runs = {name: {t: r["final_regrets"] for t, r in tools.items()
+                   if t == "designloop" or t in PEERS}
+            for name, tools in results.items()}
+    if not all("designloop" in tools and len(tools) > 1 and len(tools["designloop"]) > 1
+               for tools in runs.values()):
+        return None
+    generator = np.random.default_rng(seed)
+    ratios = []
+    for _ in range(draws):
+        medians = []
+        for tools in runs.values():
+            n = len(tools["designloop"])
+            picks = generator.integers(0, n, size=n)
+            medians.append({t: float(np.median(np.asarray(r)[picks])) for t, r in tools.items()})
+        ratios.append(_regret_ratio(medians))
+    values = np.asarray(ratios)
+    return {"p05": float(np.quantile(values, 0.05)), "p50": float(np.quantile(values, 0.5)),
+            "p95": float(np.quantile(values, 0.95)),
+            "share_at_most_1": float((values <= 1.0).mean()), "draws": draws}
+
+
 def verdict(results: dict[str, dict[str, dict[str, Any]]], timing: dict[str, float]
             ) -> tuple[float, float, bool]:
     """``(regret ratio, time ratio, goal met)``; NaN ratios when no peer ran."""
     if not all("designloop" in tools for tools in results.values()):
         return math.nan, math.nan, False
-    ratios = []
-    for tools in results.values():
-        peers = [r["final_regret_median"] for t, r in tools.items() if t in PEERS]
-        if peers:
-            ours = tools["designloop"]["final_regret_median"]
-            scale = 1e-6 * max(1.0, abs(ours))
-            ratios.append((ours + scale) / (min(peers) + scale))
-    regret_ratio = max(ratios) if ratios else math.nan
+    regret_ratio = _regret_ratio([{t: r["final_regret_median"] for t, r in tools.items()}
+                                  for tools in results.values()])
     ours_time = statistics.median(
         [r["seconds_per_suggestion_wall_median"] for t in results.values()
          for k, r in t.items() if k == "designloop"])
@@ -718,8 +754,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"q=8 vs q=1 on the nanoparticle lab ({budget} observations), {name}: "
               f"{timing[label + 'q8_seconds']:.2f} s vs {timing[label + 'q1_seconds']:.2f} s, "
               f"ratio {timing[label + 'ratio']:.2f} (goal <= 2)")
-    for name, tools in results.items():
-        for tool, r in tools.items():
+    for name, by_tool in results.items():
+        for tool, r in by_tool.items():
             split = r.get("seconds_per_suggestion_split_median")
             if split:
                 print(f"where {tool}'s time goes on {name} (median s per suggestion): "
@@ -736,12 +772,17 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{row['seeds_better']}/{row['seeds_equal']}/{row['seeds_worse']} "
               f"(sign test p = {row['sign_test_p']:.2g})")
     regret_ratio, time_ratio, met = verdict(results, timing)
+    spread = regret_ratio_spread(results)
+    if spread:
+        print(f"regret ratio over bootstrap resamples of the seeds: 5th-95th percentile "
+              f"{spread['p05']:.3g}-{spread['p95']:.3g} (median {spread['p50']:.3g}); "
+              f"<= 1 in {spread['share_at_most_1']:.0%} of them")
     out = args.results
     out.mkdir(parents=True, exist_ok=True)
     payload = {"mode": "quick" if args.quick else "full", "seeds": seeds, "budget": budget,
                "initial": INITIAL, "q": Q, "tools": tools, "skipped": skipped,
                "results": results, "q_timing": timing, "hill_prior": hill,
-               "paired_vs_peers": paired,
+               "paired_vs_peers": paired, "regret_ratio_spread": spread,
                "regret_vs_best_peer": regret_ratio, "time_vs_fastest_gp_peer": time_ratio,
                "goal_met": met, "wall_seconds": time.perf_counter() - started,
                "jobs": args.jobs,

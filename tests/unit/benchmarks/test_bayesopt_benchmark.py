@@ -1,0 +1,75 @@
+"""benchmarks/bayesopt.py: the summary's regret ratio and its spread over resampled seeds, on
+hand-made final regrets."""
+
+from __future__ import annotations
+
+import importlib.util
+import statistics
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+PATH = Path(__file__).resolve().parents[3] / "benchmarks" / "bayesopt.py"
+TIMING = {"ratio": 1.5}
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("_bayesopt_benchmark", PATH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+def _tool(regrets: list[float], seconds: float = 0.1) -> dict[str, Any]:
+    return {"final_regrets": regrets, "final_regret_median": statistics.median(regrets),
+            "seconds_per_suggestion_wall_median": seconds}
+
+
+def _results(ours: list[float], ax: list[float], optuna: list[float]
+             ) -> dict[str, dict[str, dict[str, Any]]]:
+    return {"p": {"sobol": _tool([9.0] * len(ours)), "designloop": _tool(ours),
+                  "ax": _tool(ax), "optuna": _tool(optuna)}}
+
+
+def test_the_ratio_is_designloops_median_over_the_best_peers(bench: ModuleType) -> None:
+    results = _results([2.0, 4.0, 6.0], [1.0, 2.0, 3.0], [4.0, 5.0, 6.0])
+    ratio, _, met = bench.verdict(results, TIMING)
+    assert ratio == pytest.approx(2.0, rel=1e-5)
+    assert not met
+    # The worse problem decides.
+    results["q"] = _results([1.0, 1.0, 1.0], [3.0, 3.0, 3.0], [3.0, 3.0, 3.0])["p"]
+    assert bench.verdict(results, TIMING)[0] == pytest.approx(2.0, rel=1e-5)
+
+
+def test_a_tool_ahead_on_every_seed_meets_the_goal_on_every_resample(bench: ModuleType) -> None:
+    peer = [0.5, 1.0, 2.0, 0.3, 0.9, 1.4, 0.7, 2.2, 0.4, 1.1]
+    spread = bench.regret_ratio_spread(_results([0.5 * r for r in peer], peer, peer))
+    assert spread["share_at_most_1"] == 1.0
+    assert spread["p95"] == pytest.approx(0.5, rel=1e-5)
+
+
+def test_a_tool_behind_on_every_seed_never_meets_it(bench: ModuleType) -> None:
+    peer = [0.5, 1.0, 2.0, 0.3, 0.9, 1.4, 0.7, 2.2, 0.4, 1.1]
+    spread = bench.regret_ratio_spread(_results([1.2 * r for r in peer], peer, peer))
+    assert spread["share_at_most_1"] == 0.0
+    assert spread["p05"] == pytest.approx(1.2, rel=1e-5)
+
+
+def test_the_same_seeds_are_drawn_for_every_tool(bench: ModuleType) -> None:
+    """Tools tied seed by seed stay tied on every resample; drawn independently per tool,
+    their medians would part."""
+    peer = [0.1, 5.0, 0.2, 4.0, 0.3, 3.0, 0.4, 2.0, 0.5, 1.0]
+    spread = bench.regret_ratio_spread(_results(list(peer), peer, [10.0] * 10))
+    assert spread["p05"] == pytest.approx(1.0) and spread["p95"] == pytest.approx(1.0)
+
+
+def test_a_spread_wants_two_seeds_and_a_peer(bench: ModuleType) -> None:
+    assert bench.regret_ratio_spread(_results([1.0], [1.0], [1.0])) is None
+    alone = {"p": {"designloop": _tool([1.0, 2.0])}}
+    assert bench.regret_ratio_spread(alone) is None
