@@ -402,10 +402,21 @@ def hill_comparison(problem: BenchProblem, traces: dict[tuple[str, str], list[Tr
     base = [regret_curve(problem, t.designs[:budget])[-1] for t in plain]
     return {"problem": problem.name, "prior_input": HILL_INPUT,
             "median_regret_hill": statistics.median(ours),
-            "median_regret_constant": statistics.median(base),
-            "seeds_better": sum(h < b for h, b in zip(ours, base, strict=True)),
-            "seeds_equal": sum(h == b for h, b in zip(ours, base, strict=True)),
-            "seeds_worse": sum(h > b for h, b in zip(ours, base, strict=True))}
+            "median_regret_constant": statistics.median(base), **seed_by_seed(ours, base)}
+
+
+def seed_by_seed(ours: Sequence[float], theirs: Sequence[float]) -> dict[str, Any]:
+    """Two runs' final regrets on the same seeds (same initial designs, same lab noise): how
+    often ``ours`` was lower, equal or higher, and the two-sided sign-test p-value of the wins
+    against the losses (1 when every seed is a tie)."""
+    from scipy.stats import binomtest
+
+    pairs = list(zip(ours, theirs, strict=True))
+    better = sum(a < b for a, b in pairs)
+    worse = sum(a > b for a, b in pairs)
+    decided = better + worse
+    return {"seeds_better": better, "seeds_equal": len(pairs) - decided, "seeds_worse": worse,
+            "sign_test_p": float(binomtest(better, decided).pvalue) if decided else 1.0}
 
 
 def paired_comparison(results: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -413,23 +424,13 @@ def paired_comparison(results: dict[str, dict[str, dict[str, Any]]]) -> list[dic
     often its final regret was lower, equal or higher, and the two-sided sign-test p-value of
     the wins against the losses. A ratio of medians over 10 seeds mostly says which seeds were
     drawn (the tools' spreads overlap widely); this says whether one tool is ahead."""
-    from scipy.stats import binomtest
-
     rows = []
     for name, tools in results.items():
         ours = tools.get("designloop", {}).get("final_regrets")
         for peer in PEERS:
             theirs = tools.get(peer, {}).get("final_regrets")
-            if not ours or not theirs:
-                continue
-            pairs = list(zip(ours, theirs, strict=True))
-            better = sum(a < b for a, b in pairs)
-            worse = sum(a > b for a, b in pairs)
-            decided = better + worse
-            p_value = float(binomtest(better, decided).pvalue) if decided else 1.0
-            rows.append({"problem": name, "peer": peer, "seeds_better": better,
-                         "seeds_equal": len(pairs) - decided, "seeds_worse": worse,
-                         "sign_test_p": p_value})
+            if ours and theirs:
+                rows.append({"problem": name, "peer": peer, **seed_by_seed(ours, theirs)})
     return rows
 
 

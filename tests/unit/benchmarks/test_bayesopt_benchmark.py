@@ -73,3 +73,10 @@ def test_a_spread_wants_two_seeds_and_a_peer(bench: ModuleType) -> None:
     assert bench.regret_ratio_spread(_results([1.0], [1.0], [1.0])) is None
     alone = {"p": {"designloop": _tool([1.0, 2.0])}}
     assert bench.regret_ratio_spread(alone) is None
+
+
+def test_seed_by_seed_counts_wins_ties_and_losses(bench: ModuleType) -> None:
+    record = bench.seed_by_seed([1.0, 2.0, 3.0, 4.0], [2.0, 2.0, 4.0, 5.0])
+    assert (record["seeds_better"], record["seeds_equal"], record["seeds_worse"]) == (3, 1, 0)
+    assert record["sign_test_p"] == pytest.approx(0.25)  # 3 wins of 3: 2 * 0.5**3
+    assert bench.seed_by_seed([1.0], [1.0])["sign_test_p"] == 1.0

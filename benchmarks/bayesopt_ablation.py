@@ -1,0 +1,232 @@
+r"""Would Ax's defaults change designloop's regret? Paired ablations on the BO benchmark.
+
+Each variant changes one thing in designloop's default configuration, mostly to what Ax's
+default ``Client`` generation strategy does (ax-platform 1.3: BoTorch's ``SingleTaskGP``,
+qLogNEI, outcome transforms ``Winsorize``, ``BilogY`` and ``StandardizeY``, ``optimize_acqf``
+with 20 restarts from 1024 raw samples), and runs the problems of :mod:`bayesopt` (constrained
+Hartmann6 and the nanoparticle lab: the same initial designs, lab noise, budget and ``q = 2``)
+on the same seeds as the default. Each variant is then compared with the default seed by seed
+(wins, losses, two-sided sign test), since the spread of the final regret over seeds is far
+wider than any difference between these variants' medians.
+
+Variants (:data:`VARIANTS`):
+
+* ``default`` — designloop's :class:`~models.bo.config.BOConfig`;
+* ``cold_fit`` — every round's GPs fitted from their priors' starting values (Ax refits each
+  round) instead of warm-started from the previous round's hyperparameters;
+* ``mc_512`` — 512 quasi-Monte Carlo samples in qLogNEI (BoTorch's default) instead of 128;
+* ``eta_1e-3`` — BoTorch's feasibility temperature ``eta = 1e-3`` instead of ``1e-2``;
+* ``ax_optimizer`` — 20 restarts from 1024 raw samples, up to 200 L-BFGS-B iterations, every
+  greedy step from scratch (Ax's optimiser settings) instead of 4 from 128, 30 and warm steps;
+* ``winsorize`` — outcomes winsorised at Tukey's fences before fitting (Ax's ``Winsorize``);
+* ``bilog`` — the constraint's measurements through Ax's ``BilogY``,
+  :math:`y \mapsto b + \mathrm{sign}(y - b) \log(1 + |y - b|)` with :math:`b` the threshold
+  (unchanged, :math:`f(b) = b`); the noise is inferred, so this is Ax's transform exactly;
+* ``no_pruning`` — the whole baseline in qLogNEI instead of BoTorch's pruning of designs
+  unlikely to be the best.
+
+Usage::
+
+    python benchmarks/bayesopt_ablation.py                # 30 seeds, every variant
+    python benchmarks/bayesopt_ablation.py --quick        # 2 seeds, 12 evaluations
+    python benchmarks/bayesopt_ablation.py --variants default,bilog --jobs 2
+
+Prints the table, writes ``benchmarks/results/bayesopt_ablation.json`` and ends with
+``bayesopt_ablation: min_sign_test_p=<p> best_median_vs_default=<r>``: the smallest sign-test
+p-value of any variant against the default on any problem, and the lowest ratio of a variant's
+median final regret to the default's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import math
+import multiprocessing
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+import bayesopt as bench  # the benchmark beside this script (it puts the root on the path)
+
+from models.bo.config import BOConfig
+
+RESULTS = HERE / "results"
+DEFAULT = BOConfig()
+
+#: name -> (what it changes, its configuration, whether the constraint is bilog-transformed).
+VARIANTS: dict[str, tuple[str, BOConfig, bool]] = {
+    "default": ("designloop's default configuration", DEFAULT, False),
+    "cold_fit": ("GPs refitted from their priors every round",
+                 dataclasses.replace(DEFAULT, gp=dataclasses.replace(DEFAULT.gp,
+                                                                     warm_start=False)),
+                 False),
+    "mc_512": ("512 QMC samples instead of 128",
+               dataclasses.replace(DEFAULT, acquisition=dataclasses.replace(
+                   DEFAULT.acquisition, mc_samples=512)), False),
+    "eta_1e-3": ("feasibility temperature 1e-3 instead of 1e-2",
+                 dataclasses.replace(DEFAULT, acquisition=dataclasses.replace(
+                     DEFAULT.acquisition, eta=1e-3)), False),
+    "ax_optimizer": ("20 restarts from 1024 raw samples, 200 iterations, no warm steps",
+                     dataclasses.replace(DEFAULT, optimizer=dataclasses.replace(
+                         DEFAULT.optimizer, num_restarts=20, simplex_restarts=20,
+                         raw_samples=1024, max_iterations=200, warm_iterations=0)), False),
+    "winsorize": ("outcomes winsorised at Tukey's fences",
+                  dataclasses.replace(DEFAULT, gp=dataclasses.replace(DEFAULT.gp,
+                                                                      winsorize=True)),
+                  False),
+    "bilog": ("constraint measurements through Ax's BilogY", DEFAULT, True),
+    "no_pruning": ("no pruning of the qLogNEI baseline",
+                   dataclasses.replace(DEFAULT, acquisition=dataclasses.replace(
+                       DEFAULT.acquisition, prune_baseline=False)), False),
+}
+
+
+def bilog(value: float, bound: float) -> float:
+    r"""Ax's ``BilogY``: :math:`b + \mathrm{sign}(y - b) \log(1 + |y - b|)`, monotone, with
+    :math:`f(b) = b`, so the constraint's threshold and feasibility are unchanged."""
+    return bound + math.copysign(math.log1p(abs(value - bound)), value - bound)
+
+
+def with_bilog_constraint(problem: bench.BenchProblem) -> bench.BenchProblem:
+    """The problem with its lab's constraint measurements bilog-transformed around the
+    threshold (a copy: the benchmark's cached problem is left alone)."""
+    name, bound = problem.constraint["name"], float(problem.constraint["threshold"])
+    measure = problem.measure
+
+    def transformed(seed: int) -> Callable[[list[dict[str, Any]]], list[dict[str, float]]]:
+        lab = measure(seed)
+
+        def run(designs: list[dict[str, Any]]) -> list[dict[str, float]]:
+            return [{**o, name: bilog(o[name], bound)} for o in lab(designs)]
+        return run
+
+    return dataclasses.replace(problem, measure=transformed)
+
+
+def run_variant(job: tuple[str, int, str, int]) -> dict[str, float]:
+    """One variant's run on one problem and seed: final regret (on the noise-free truth),
+    infeasible suggestions and wall seconds."""
+    name, seed, variant, budget = job
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.INFO)
+    _, config, transformed = VARIANTS[variant]
+    problem = bench._problems()[name]
+    if transformed:
+        problem = with_bilog_constraint(problem)
+    initial = bench.space_filling_designs(problem.space, bench.INITIAL, seed=seed).designs
+    bench._seed_everything(seed)
+    start = time.perf_counter()
+    trace = bench.run_designloop(problem, seed, initial, budget, config=config)
+    return {"regret": bench.regret_curve(problem, trace.designs)[-1],
+            "infeasible": bench.infeasible_suggested(problem, trace.designs),
+            "seconds": time.perf_counter() - start}
+
+
+def summarize(runs: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, Any]]:
+    """Per variant: the spread of its final regrets and its seed-by-seed record against the
+    default (``runs``: variant -> one run per seed, in seed order)."""
+    base = [r["regret"] for r in runs["default"]]
+    out = {}
+    for variant, rows in runs.items():
+        regrets = [r["regret"] for r in rows]
+        out[variant] = {
+            "final_regrets": regrets, "median": statistics.median(regrets),
+            "q25": bench._quantile(regrets, 0.25), "q75": bench._quantile(regrets, 0.75),
+            "mean": statistics.mean(regrets),
+            "infeasible_suggested": int(sum(r["infeasible"] for r in rows)),
+            "seconds_per_run_median": statistics.median(r["seconds"] for r in rows),
+            "vs_default": bench.seed_by_seed(regrets, base)}
+    return out
+
+
+def print_table(results: dict[str, dict[str, dict[str, Any]]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="bayesopt_ablation: designloop variants, paired seeds")
+    for column in ("problem", "variant", "median [q25, q75]", "mean", "infeasible",
+                   "vs default +/=/-", "sign p", "s/run"):
+        table.add_column(column)
+    for name, variants in results.items():
+        for variant, r in variants.items():
+            v = r["vs_default"]
+            table.add_row(name, variant, f"{r['median']:.4g} [{r['q25']:.3g}, {r['q75']:.3g}]",
+                          f"{r['mean']:.4g}", str(r["infeasible_suggested"]),
+                          f"{v['seeds_better']}/{v['seeds_equal']}/{v['seeds_worse']}",
+                          f"{v['sign_test_p']:.2g}", f"{r['seconds_per_run_median']:.1f}")
+    Console(width=140).print(table)
+
+
+def summary(results: dict[str, dict[str, dict[str, Any]]]) -> tuple[float, float]:
+    """``(smallest sign-test p, lowest median ratio)`` of the variants against the default."""
+    others = [(r["vs_default"]["sign_test_p"], r["median"] / max(v["default"]["median"], 1e-12))
+              for v in results.values() for k, r in v.items() if k != "default"]
+    if not others:
+        return math.nan, math.nan
+    return min(p for p, _ in others), min(m for _, m in others)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="2 seeds, 12 evaluations")
+    parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--budget", type=int, default=None, help="evaluations per run")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
+    parser.add_argument("--results", type=Path, default=RESULTS,
+                        help="folder for bayesopt_ablation.json")
+    args = parser.parse_args(argv)
+    variants = args.variants.split(",")
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        parser.error(f"unknown variants {unknown}; known: {sorted(VARIANTS)}")
+    if "default" not in variants:
+        variants.insert(0, "default")
+    seeds = args.seeds or (2 if args.quick else 30)
+    budget = args.budget or (12 if args.quick else 24)
+    started = time.perf_counter()
+    jobs = [(name, seed, variant, budget) for name in bench._problems()
+            for variant in variants for seed in range(seeds)]
+    if args.jobs > 1:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
+            rows = list(pool.map(run_variant, jobs))
+    else:
+        rows = [run_variant(job) for job in jobs]
+    runs: dict[str, dict[str, list[dict[str, float]]]] = {}
+    for (name, _, variant, _), row in zip(jobs, rows, strict=True):
+        runs.setdefault(name, {}).setdefault(variant, []).append(row)
+    results = {name: summarize(by_variant) for name, by_variant in runs.items()}
+    print_table(results)
+    min_p, best_ratio = summary(results)
+    args.results.mkdir(parents=True, exist_ok=True)
+    path = args.results / "bayesopt_ablation.json"
+    path.write_text(json.dumps({
+        "mode": "quick" if args.quick else "full", "seeds": seeds, "budget": budget,
+        "initial": bench.INITIAL, "q": bench.Q, "jobs": args.jobs,
+        "variants": {v: VARIANTS[v][0] for v in variants}, "results": results,
+        "min_sign_test_p": min_p, "best_median_vs_default": best_ratio,
+        "wall_seconds": time.perf_counter() - started}, indent=1))
+    print(f"wrote {path} ({time.perf_counter() - started:.0f} s)")
+    print(f"bayesopt_ablation: min_sign_test_p={min_p:.3g} "
+          f"best_median_vs_default={best_ratio:.3g}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,54 @@
+"""benchmarks/bayesopt_ablation.py: Ax's bilog transform, the copy it is applied to, and the
+summary of variants against the default."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+PATH = Path(__file__).resolve().parents[3] / "benchmarks" / "bayesopt_ablation.py"
+
+
+@pytest.fixture(scope="module")
+def ablation() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("_bayesopt_ablation", PATH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bilog_keeps_the_threshold_and_the_order(ablation: ModuleType) -> None:
+    bound = 3.0
+    assert ablation.bilog(bound, bound) == bound
+    assert ablation.bilog(bound + math.e - 1.0, bound) == pytest.approx(bound + 1.0)
+    assert ablation.bilog(bound - (math.e - 1.0), bound) == pytest.approx(bound - 1.0)
+    values = [-5.0, 0.0, 2.9, 3.0, 3.1, 6.0, 50.0]
+    transformed = [ablation.bilog(v, bound) for v in values]
+    assert transformed == sorted(transformed)
+    assert all((t <= bound) == (v <= bound) for v, t in zip(values, transformed, strict=True))
+
+
+def test_the_bilog_problem_is_a_copy(ablation: ModuleType) -> None:
+    problem = ablation.bench._problems()["hartmann6_constrained"]
+    design = {f"x{i}": 0.9 for i in range(6)}  # sum 5.4: infeasible by 2.4
+    transformed = ablation.with_bilog_constraint(problem)
+    assert transformed.measure(0)([design])[0]["c"] == pytest.approx(3.0 + math.log1p(2.4))
+    assert problem.measure(0)([design])[0]["c"] == pytest.approx(5.4)
+    assert transformed.measure(0)([design])[0]["hartmann"] == \
+        problem.measure(0)([design])[0]["hartmann"]
+
+
+def test_the_summary_is_over_the_variants_not_the_default(ablation: ModuleType) -> None:
+    def variant(median: float, p: float) -> dict:
+        return {"median": median, "vs_default": {"sign_test_p": p}}
+
+    results = {"a": {"default": variant(2.0, 1.0), "x": variant(1.0, 0.3)},
+               "b": {"default": variant(4.0, 1.0), "x": variant(5.0, 0.6)}}
+    assert ablation.summary(results) == (0.3, 0.5)
