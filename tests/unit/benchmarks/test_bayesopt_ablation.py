@@ -3,25 +3,17 @@ summary of variants against the default."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-PATH = Path(__file__).resolve().parents[3] / "benchmarks" / "bayesopt_ablation.py"
+from tests.unit.benchmarks.scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def ablation() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("_bayesopt_ablation", PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bayesopt_ablation")
 
 
 def test_bilog_keeps_the_threshold_and_the_order(ablation: ModuleType) -> None:

@@ -3,27 +3,20 @@ hand-made final regrets."""
 
 from __future__ import annotations
 
-import importlib.util
 import statistics
-import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-PATH = Path(__file__).resolve().parents[3] / "benchmarks" / "bayesopt.py"
+from tests.unit.benchmarks.scripts import load_script
+
 TIMING = {"ratio": 1.5}
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("_bayesopt_benchmark", PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bayesopt")
 
 
 def _tool(regrets: list[float], seconds: float = 0.1) -> dict[str, Any]:
