@@ -24,7 +24,7 @@ class HillPriorConfig:
     infeasible suggestions against 52. A mean that rises with dose makes high doses look good
     wherever the data are thin, and there high doses also raise the constrained complement
     activation: on 10 of those seeds, 34 of 160 suggestions were above 4 mg/kg with the prior
-    against 15 without it. So it is off by default; where the same input drives a constraint,
+    against 15 without it. It is off by default; where the same input drives a constraint,
     expect it to pull suggestions to the infeasible side.
 
     Attributes:
