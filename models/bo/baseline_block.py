@@ -57,12 +57,11 @@ class BaselineBlock:
         self.baseline = baseline
         with torch.no_grad():
             self.a, self.a_square = stacked.features(baseline)  # m x n_B x d, m x n_B x 1
-            mean, self.V = stacked.latent(self.a, self.a_square)  # m x n_B, m x n x n_B
+            # Standardised latent means and V: m x n_B, m x n x n_B.
+            self.mean, self.V = stacked.latent(baseline, self.a, self.a_square)
             covariance = stacked.prior_covariance(self.a, self.a_square, self.a,
                                                   self.a_square) \
                 - self.V.transpose(-1, -2) @ self.V
-            varying = stacked.varying_mean(baseline)
-            self.mean = mean if varying is None else mean + varying  # standardised, m x n_B
             self.L = safe_cholesky(covariance)  # m x n_B x n_B
             self._one_candidate_factors()
 
@@ -117,10 +116,7 @@ class BaselineBlock:
         """:meth:`candidate_samples` in torch operations (any ``q``; autograd's gradient)."""
         q = X.shape[-2]
         a, a_square = self.stacked.features(X)  # ... x m x q x d
-        mean, V = self.stacked.latent(a, a_square)  # ... x m x q, ... x m x n x q
-        varying = self.stacked.varying_mean(X)
-        if varying is not None:
-            mean = mean + varying
+        mean, V = self.stacked.latent(X, a, a_square)  # ... x m x q, ... x m x n x q
         cross = self.stacked.prior_covariance(self.a, self.a_square, a, a_square) \
             - self.V.transpose(-1, -2) @ V  # ... x m x n_B x q
         C = torch.linalg.solve_triangular(self.L, cross, upper=False)

@@ -277,8 +277,8 @@ def _sampler(posterior: IndependentNormalPosterior, sample_shape: torch.Size, *,
 
 class StackedRBF:
     r"""Several :class:`CachedGP` s of RBF kernels on the same training designs, evaluated
-    together: every factor gets a leading output dimension `m`. Constant prior means are
-    part of :meth:`latent`; any other (:meth:`varying_mean`) is its module's.
+    together: every factor gets a leading output dimension `m`. :meth:`latent` includes every
+    prior mean: the constants from the stack, any other by its module (:meth:`varying_mean`).
 
     Use :meth:`build`, which returns ``None`` when the members cannot be stacked.
     """
@@ -348,19 +348,23 @@ class StackedRBF:
         """The kernel between two sets of :meth:`features` (`... x m x t x s`)."""
         return self.outputscale * scaled_rbf(a, b, a_square, b_square.transpose(-1, -2))
 
-    def latent(self, a: Tensor, a_square: Tensor) -> tuple[Tensor, Tensor]:
-        r"""The standardised latent mean (`... x m x t`) and ``V = L^{-1} K_{X*}``
-        (`... x m x n x t`) at :meth:`features`: what every posterior quantity is built on."""
+    def latent(self, X: Tensor, a: Tensor, a_square: Tensor) -> tuple[Tensor, Tensor]:
+        r"""The standardised latent mean (`... x m x t`, every prior mean included) and
+        ``V = L^{-1} K_{X*}`` (`... x m x n x t`) at raw features ``X`` and their
+        :meth:`features` ``a, a_square``: what every posterior quantity is built on."""
         K_star = self.outputscale * scaled_rbf(a, self.train, a_square,
                                                self.train_square)  # ... x m x t x n
         mean = (K_star @ self.alpha).squeeze(-1) + self.constant  # ... x m x t
+        varying = self.varying_mean(X)
+        if varying is not None:
+            mean = mean + varying
         V = torch.linalg.solve_triangular(self.L, K_star.transpose(-1, -2), upper=False)
         return mean, V
 
     def varying_mean(self, X: Tensor) -> Tensor | None:
         r"""The prior means that are not constants, at `batch_shape x t x d` raw features
         (`... x m x t`, zero for the outputs with a constant mean, which :meth:`latent`
-        includes); ``None`` when every prior mean is a constant. Differentiable (the mean
+        adds itself); ``None`` when every prior mean is a constant. Differentiable (the mean
         modules' own forward)."""
         if not self.mean_modules:
             return None
@@ -373,10 +377,7 @@ class StackedRBF:
     def posterior(self, X: Tensor) -> IndependentNormalPosterior:
         r"""Every output's latent posterior at `batch_shape x t x d` raw features."""
         a, a_square = self.features(X)
-        mean, V = self.latent(a, a_square)
-        varying = self.varying_mean(X)
-        if varying is not None:
-            mean = mean + varying
+        mean, V = self.latent(X, a, a_square)
         covariance = self.prior_covariance(a, a_square, a, a_square) \
             - V.transpose(-1, -2) @ V
         mean = mean * self.y_sd + self.y_mean
