@@ -670,6 +670,14 @@ def _problems() -> dict[str, BenchProblem]:
 _WARMED: set[tuple[str, str]] = set()
 
 
+def quiet_single_thread() -> None:
+    """One torch thread per process (runs are timed one per core), peers' warnings and
+    info logs off."""
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore")
+    logging.disable(logging.INFO)
+
+
 def _seed_everything(seed: int) -> None:
     """Every run starts from the same global random state, whatever ran before it in this
     process: a peer that draws from torch's, NumPy's or Python's global generator (BoTorch
@@ -689,9 +697,7 @@ def _run_job(job: tuple[str, int, str, int]) -> Trace:
     tool's median seconds per suggestion. The global random state is reset after it, so the
     timed run is the run it would have been."""
     name, seed, tool, budget = job
-    torch.set_num_threads(1)
-    warnings.filterwarnings("ignore")
-    logging.disable(logging.INFO)
+    quiet_single_thread()
     problem = _problems()[name]
     initial = space_filling_designs(problem.space, INITIAL, seed=seed).designs
     if (name, tool) not in _WARMED:
@@ -722,9 +728,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=RESULTS,
                         help="folder for bayesopt.json and bayesopt.png")
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
-    warnings.filterwarnings("ignore")
-    logging.disable(logging.INFO)
+    quiet_single_thread()
     seeds = args.seeds or (1 if args.quick else 10)
     budget = args.budget or (12 if args.quick else 24)
     wanted = args.tools.split(",")

@@ -46,19 +46,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import logging
 import math
 import multiprocessing
 import statistics
 import sys
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
-
-import torch
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
@@ -132,9 +128,7 @@ def run_variant(job: tuple[str, int, str, int]) -> dict[str, float]:
     """One variant's run on one problem and seed: final regret (on the noise-free truth),
     infeasible suggestions and wall seconds."""
     name, seed, variant, budget = job
-    torch.set_num_threads(1)
-    warnings.filterwarnings("ignore")
-    logging.disable(logging.INFO)
+    bench.quiet_single_thread()
     _, config, transformed = VARIANTS[variant]
     problem = bench._problems()[name]
     if transformed:
