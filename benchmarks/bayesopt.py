@@ -622,7 +622,7 @@ def regret_ratio_spread(results: dict[str, dict[str, dict[str, Any]]], draws: in
     the same draws for every tool, since the tools share seeds), reported as its 5th, 50th
     and 95th percentiles and the share of resamples with a ratio ``<= 1`` (the regret goal
     met). ``None`` without designloop, a peer, or two seeds."""
-    runs = {name: {t: r["final_regrets"] for t, r in tools.items()
+    runs = {name: {t: np.asarray(r["final_regrets"]) for t, r in tools.items()
                    if t == "designloop" or t in PEERS}
             for name, tools in results.items()}
     if not all("designloop" in tools and len(tools) > 1 and len(tools["designloop"]) > 1
@@ -635,7 +635,7 @@ def regret_ratio_spread(results: dict[str, dict[str, dict[str, Any]]], draws: in
         for tools in runs.values():
             n = len(tools["designloop"])
             picks = generator.integers(0, n, size=n)
-            medians.append({t: float(np.median(np.asarray(r)[picks])) for t, r in tools.items()})
+            medians.append({t: float(np.median(r[picks])) for t, r in tools.items()})
         ratios.append(_regret_ratio(medians))
     values = np.asarray(ratios)
     return {"p05": float(np.quantile(values, 0.05)), "p50": float(np.quantile(values, 0.5)),
