@@ -4,8 +4,8 @@ Each variant changes one thing in designloop's default configuration, mostly to 
 default ``Client`` generation strategy does (ax-platform 1.3: BoTorch's ``SingleTaskGP``,
 qLogNEI, outcome transforms ``Winsorize``, ``BilogY`` and ``StandardizeY``, ``optimize_acqf``
 with 20 restarts from 1024 raw samples), and runs the problems of :mod:`bayesopt` (constrained
-Hartmann6 and the nanoparticle lab: the same initial designs, lab noise, budget and ``q = 2``)
-on the same seeds as the default. Each variant is then compared with the default seed by seed
+Hartmann6 and the nanoparticle lab: the same initial designs, lab noise, budget and, unless
+``--q`` says otherwise, ``q = 2``) on the same seeds as the default. Each variant is then compared with the default seed by seed
 (wins, losses, two-sided sign test), since the spread of the final regret over seeds is far
 wider than any difference between these variants' medians.
 
@@ -27,15 +27,28 @@ Variants (:data:`VARIANTS`):
 * ``hill_prior`` — not an Ax default but designloop's option: a saturating Hill prior mean in
   dose for T-cell activation, learned with the kernel (the nanoparticle lab only; issue 7's
   "how much the prior helps against a constant mean", on 30 seeds instead of the main
-  benchmark's 10).
+  benchmark's 10);
+* ``pooled_batches`` — designloop's option ``OptimizerConfig.pooled_from``: the later designs
+  of every batch from a pool instead of a solve each, the batch then refined jointly (faster
+  batches; see ``--q 8``);
+* ``joint_batches`` — designloop's option ``OptimizerConfig.joint_batch``: the batch optimised
+  in one joint solve.
+
+Why ``--first-seed``: the default's settings were chosen on seeds 0-9 of these problems and
+checked on 0-29, so on those seeds any change is compared with a configuration selected for
+them; seeds from 100 are a fresh draw.
 
 Usage::
 
     python benchmarks/bayesopt_ablation.py                # 30 seeds, every variant
     python benchmarks/bayesopt_ablation.py --quick        # 2 seeds, 12 evaluations
     python benchmarks/bayesopt_ablation.py --variants default,bilog --jobs 2
+    python benchmarks/bayesopt_ablation.py --first-seed 100 --jobs 2          # fresh seeds
+    python benchmarks/bayesopt_ablation.py --variants default,pooled_batches,joint_batches \
+        --q 8 --budget 40 --seeds 20 --first-seed 100 --jobs 2             # batches of 8
 
-Prints the table, writes ``benchmarks/results/bayesopt_ablation.json`` and ends with
+Prints the table, writes ``benchmarks/results/bayesopt_ablation.json`` (a run at another ``q``
+or first seed: :func:`results_name`) and ends with
 ``bayesopt_ablation: min_sign_test_p=<p> best_median_vs_default=<r>``: the smallest sign-test
 p-value of any variant against the default on any problem, and the lowest ratio of a variant's
 median final regret to the default's.
@@ -92,6 +105,12 @@ VARIANTS: dict[str, tuple[str, BOConfig, bool]] = {
     "no_pruning": ("no pruning of the qLogNEI baseline",
                    dataclasses.replace(DEFAULT, acquisition=dataclasses.replace(
                        DEFAULT.acquisition, prune_baseline=False)), False),
+    "pooled_batches": ("later designs of a batch from a pool, the batch refined jointly",
+                       dataclasses.replace(DEFAULT, optimizer=dataclasses.replace(
+                           DEFAULT.optimizer, pooled_from=2)), False),
+    "joint_batches": ("every batch optimised jointly, in one solve",
+                      dataclasses.replace(DEFAULT, optimizer=dataclasses.replace(
+                          DEFAULT.optimizer, joint_batch=True)), False),
     "hill_prior": ("a saturating Hill prior mean in dose for T-cell activation", bench.HILL,
                    False),
 }
@@ -124,10 +143,10 @@ def with_bilog_constraint(problem: bench.BenchProblem) -> bench.BenchProblem:
     return dataclasses.replace(problem, measure=transformed)
 
 
-def run_variant(job: tuple[str, int, str, int]) -> dict[str, float]:
+def run_variant(job: tuple[str, int, str, int, int]) -> dict[str, float]:
     """One variant's run on one problem and seed: final regret (on the noise-free truth),
     infeasible suggestions and wall seconds."""
-    name, seed, variant, budget = job
+    name, seed, variant, budget, q = job
     bench.quiet_single_thread()
     _, config, transformed = VARIANTS[variant]
     problem = bench._problems()[name]
@@ -136,7 +155,7 @@ def run_variant(job: tuple[str, int, str, int]) -> dict[str, float]:
     initial = bench.space_filling_designs(problem.space, bench.INITIAL, seed=seed).designs
     bench._seed_everything(seed)
     start = time.perf_counter()
-    trace = bench.run_designloop(problem, seed, initial, budget, config=config)
+    trace = bench.run_designloop(problem, seed, initial, budget, config=config, q=q)
     return {"regret": bench.regret_curve(problem, trace.designs)[-1],
             "infeasible": bench.infeasible_suggested(problem, trace.designs),
             "seconds": time.perf_counter() - start}
@@ -186,11 +205,22 @@ def summary(results: dict[str, dict[str, dict[str, Any]]]) -> tuple[float, float
     return min(p for p, _ in others), min(m for _, m in others)
 
 
+def results_name(q: int, first_seed: int) -> str:
+    """``bayesopt_ablation.json`` for the benchmark's own batch size and seeds, else the batch
+    size and first seed in the name (so a run at q = 8 leaves the q = 2 file alone)."""
+    parts = ([f"q{q}"] if q != bench.Q else []) + ([f"from{first_seed}"] if first_seed else [])
+    return "_".join(["bayesopt_ablation", *parts]) + ".json"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 seeds, 12 evaluations")
     parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds first-seed .. first-seed + seeds - 1 (the defaults were "
+                             "tuned on seeds 0-29: check a change on others too)")
     parser.add_argument("--budget", type=int, default=None, help="evaluations per run")
+    parser.add_argument("--q", type=int, default=bench.Q, help="designs per round")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
     parser.add_argument("--results", type=Path, default=RESULTS,
@@ -205,8 +235,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     seeds = args.seeds or (2 if args.quick else 30)
     budget = args.budget or (12 if args.quick else 24)
     started = time.perf_counter()
-    jobs = [(name, seed, variant, budget) for name, problem in bench._problems().items()
-            for variant in variants if applies(variant, problem) for seed in range(seeds)]
+    jobs = [(name, seed, variant, budget, args.q) for name, problem in bench._problems().items()
+            for variant in variants if applies(variant, problem)
+            for seed in range(args.first_seed, args.first_seed + seeds)]
     if args.jobs > 1:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
@@ -214,16 +245,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         rows = [run_variant(job) for job in jobs]
     runs: dict[str, dict[str, list[dict[str, float]]]] = {}
-    for (name, _, variant, _), row in zip(jobs, rows, strict=True):
+    for (name, _, variant, _, _), row in zip(jobs, rows, strict=True):
         runs.setdefault(name, {}).setdefault(variant, []).append(row)
     results = {name: summarize(by_variant) for name, by_variant in runs.items()}
     print_table(results)
     min_p, best_ratio = summary(results)
     args.results.mkdir(parents=True, exist_ok=True)
-    path = args.results / "bayesopt_ablation.json"
+    path = args.results / results_name(args.q, args.first_seed)
     path.write_text(json.dumps({
-        "mode": "quick" if args.quick else "full", "seeds": seeds, "budget": budget,
-        "initial": bench.INITIAL, "q": bench.Q, "jobs": args.jobs,
+        "mode": "quick" if args.quick else "full", "seeds": seeds,
+        "first_seed": args.first_seed, "budget": budget,
+        "initial": bench.INITIAL, "q": args.q, "jobs": args.jobs,
         "variants": {v: VARIANTS[v][0] for v in variants}, "results": results,
         "min_sign_test_p": min_p, "best_median_vs_default": best_ratio,
         "wall_seconds": time.perf_counter() - started}, indent=1))

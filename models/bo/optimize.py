@@ -21,7 +21,14 @@ The search runs in the :class:`~models.bo.encoding.Encoder`'s features:
   the checks below, every design of a mixed or cardinality-limited space, and by default every
   batch, are built greedily (sequential greedy, BoTorch's default): each new design is optimised with the
   earlier ones and the pending designs set as ``X_pending``, so the acquisition values only
-  what they do not already cover.
+  what they do not already cover. With ``OptimizerConfig.pooled_from`` set, larger batches over
+  continuous features are built by *pooled* greedy steps: after the first design's solve,
+  each next design is the best acceptable one of a pool (the first solve's local optima and
+  fresh random designs, scored in one evaluation with the batch so far pending), and the
+  batch is then refined by one joint solve that starts from it (:func:`_refine_jointly`).
+  Measured trade-off, q = 8 on 20 seeds (``benchmarks/bayesopt_ablation.py --q 8``): a
+  batch in 2.0x the time of one design instead of 3.6x; regret no different on the
+  nanoparticle lab, worse on constrained Hartmann6, where the joint batch was far worse.
 
 **Cardinality limits** ("at most ``m`` non-zero ingredients" in a composition group) make the
 feasible set a union of faces of the simplex, which no continuous solver takes. We relax,
@@ -299,8 +306,18 @@ def optimize_acquisition(acq_function: AcquisitionFunction, encoder: Encoder, *,
             if chosen:
                 acq_function.set_X_pending(torch.cat(before + chosen))
         previous: Tensor | None = None
+        pooled = False
+        pool_steps = config.pooled_from is not None and q >= config.pooled_from
         for step in range(len(chosen), q):
             acceptable = _Acceptable(encoder, before + chosen, accept)
+            ranked = _pooled_step(reduced, encoder, domain, config, previous, acceptable,
+                                  seed + step) if pool_steps else None
+            if ranked is not None:
+                # ``previous`` stays the first step's optima: the pool of every later step.
+                chosen.append(ranked[:1])
+                pooled = True
+                acq_function.set_X_pending(torch.cat(before + chosen))
+                continue
             starts = _warm_starts(reduced, encoder, domain, config, previous, acceptable,
                                   seed + step)
             stage = config if starts is None else dataclasses.replace(
@@ -320,9 +337,30 @@ def optimize_acquisition(acq_function: AcquisitionFunction, encoder: Encoder, *,
                 replaced += 1
             chosen.append(X)
             acq_function.set_X_pending(torch.cat(before + chosen))
+        if pooled and config.refine_iterations:
+            acq_function.set_X_pending(X_pending)
+            chosen = list(_refine_jointly(acq_function, reduced, encoder, domain, config,
+                                          torch.cat(chosen), X_pending, accept).split(1))
     finally:
         acq_function.set_X_pending(X_pending)
     return Candidates(X=torch.cat(chosen), replaced=replaced)
+
+
+def _fresh_samples(domain: SearchDomain, config: OptimizerConfig, seed: int
+                   ) -> tuple[Tensor, int] | None:
+    """``(raw_samples x 1 x d_free fresh random designs, restarts of a fresh step)`` where a
+    greedy step may start from the previous step's optima: continuous spaces, box-bounded or
+    with composition groups searched by stick-breaking; ``None`` elsewhere."""
+    if not domain.free or domain.discrete_dims or domain.cat_dims:
+        return None
+    mapping = _stick_breaking(domain, config)
+    if mapping is not None:
+        return mapping.to_features(mapping.sample(config.raw_samples, 1, seed)), \
+            config.simplex_restarts
+    if domain.inequality_constraints or domain.equality_constraints:
+        return None
+    return draw_sobol_samples(domain.bounds, n=config.raw_samples, q=1, seed=seed), \
+        config.num_restarts
 
 
 def _warm_starts(acq_function: AcquisitionFunction, encoder: Encoder, domain: SearchDomain,
@@ -337,24 +375,63 @@ def _warm_starts(acq_function: AcquisitionFunction, encoder: Encoder, domain: Se
     Why the cap: the previous step's optima include its own warm starts, so without it the
     starts grew by ``num_restarts`` every step (36 by the eighth design of a stick-breaking
     batch), and an evaluation of 36 restarts cost 5 times one of 8."""
-    if not config.warm_iterations or previous is None or not domain.free or \
-            domain.discrete_dims or domain.cat_dims or encoder.cardinality_groups:
+    fresh = _fresh_samples(domain, config, seed)
+    if not config.warm_iterations or previous is None or fresh is None or \
+            encoder.cardinality_groups:
         return None
-    mapping = _stick_breaking(domain, config)
-    if mapping is not None:
-        fresh = mapping.to_features(mapping.sample(config.raw_samples, 1, seed))
-        restarts = config.simplex_restarts
-    elif not (domain.inequality_constraints or domain.equality_constraints):
-        fresh = draw_sobol_samples(domain.bounds, n=config.raw_samples, q=1, seed=seed)
-        restarts = config.num_restarts
-    else:
-        return None
+    samples, restarts = fresh
     with torch.no_grad():
-        values = acq_function(fresh)
-    best = fresh[values.argsort(descending=True)[:config.num_restarts]]
+        values = acq_function(samples)
+    best = samples[values.argsort(descending=True)[:config.num_restarts]]
     # ``previous`` is best first.
     kept = previous[acceptable(previous)][:restarts, domain.free].unsqueeze(-2)
     return torch.cat([kept, best.to(kept)])
+
+
+def _pooled_step(acq_function: AcquisitionFunction, encoder: Encoder, domain: SearchDomain,
+                 config: OptimizerConfig, previous: Tensor | None, acceptable: _Acceptable,
+                 seed: int) -> Tensor | None:
+    """`r x d`: the candidates of a pooled greedy step, acceptable ones only, best first: the
+    local optima of the batch's first solve (``previous``) and ``raw_samples`` fresh random
+    designs, scored in one evaluation with the batch so far pending. ``None`` on the first
+    step, where the space has no warm starts (see :func:`_fresh_samples`; also cardinality
+    limits), or when no candidate is acceptable."""
+    fresh = _fresh_samples(domain, config, seed)
+    if previous is None or fresh is None or encoder.cardinality_groups:
+        return None
+    samples, _ = fresh
+    kept = previous[acceptable(previous)]
+    pool = torch.cat([kept, encoder.snap(domain.expand(samples.squeeze(-2).to(kept)),
+                                         fixed=domain.fixed)])
+    pool = pool[acceptable(pool)]
+    if not pool.shape[0]:
+        return None
+    with torch.no_grad():
+        values = acq_function(pool[:, domain.free].unsqueeze(-2))
+    return pool[values.argsort(descending=True)]
+
+
+def _refine_jointly(acq_function: AcquisitionFunction, reduced: AcquisitionFunction,
+                    encoder: Encoder, domain: SearchDomain, config: OptimizerConfig,
+                    batch: Tensor, X_pending: Tensor | None, accept: CandidateFilter | None
+                    ) -> Tensor:
+    """`q x d`: the greedy ``batch`` refined as one joint solve of the batch's acquisition
+    (one start: the batch itself; ``refine_iterations`` iterations), with the caller's pending
+    designs pending. The refined batch is taken only if each of its designs passes the same
+    checks as a greedy one (against the pending designs and the batch's earlier designs) and
+    its joint acquisition value is higher; else ``batch``."""
+    stage = dataclasses.replace(config, max_iterations=config.refine_iterations,
+                                num_restarts=1, simplex_restarts=1)
+    refined = encoder.snap(domain.expand(_optimize_joint(
+        reduced, domain, stage, batch.shape[0], starts=batch[:, domain.free].unsqueeze(0))),
+        fixed=domain.fixed)
+    before = [X_pending] if X_pending is not None else []
+    for i in range(refined.shape[0]):
+        if not bool(_Acceptable(encoder, before + [refined[:i]], accept)(refined[i:i + 1])):
+            return batch
+    with torch.no_grad():
+        gain = acq_function(refined.unsqueeze(0)) - acq_function(batch.unsqueeze(0))
+    return refined if float(gain) > 0 else batch
 
 
 def _stick_breaking(domain: SearchDomain, config: OptimizerConfig) -> SimplexMap | None:
@@ -402,21 +479,23 @@ def _optimize(acq_function: AcquisitionFunction, domain: SearchDomain,
 
 
 def _optimize_joint(acq_function: AcquisitionFunction, domain: SearchDomain,
-                    config: OptimizerConfig, q: int) -> Tensor:
+                    config: OptimizerConfig, q: int, starts: Tensor | None = None) -> Tensor:
     """`q x d_free`: one joint optimisation of the whole batch (continuous features only),
     the acquisition evaluated on all ``q`` designs at once rather than ``q`` sequential
     optimisations."""
     mapping = _stick_breaking(domain, config)
     if mapping is not None:
-        return _optimize_simplex(acq_function, mapping, config, q=q)[:q]
-    X, _ = optimize_acqf(
+        return _optimize_simplex(acq_function, mapping, config, q=q, starts=starts)[:q]
+    X, values = optimize_acqf(
         acq_function, bounds=domain.bounds, q=q, num_restarts=config.num_restarts,
         raw_samples=config.raw_samples,
         inequality_constraints=domain.inequality_constraints or None,
         equality_constraints=domain.equality_constraints or None,
-        options=_solver_options(config, config.num_restarts,
-                                hit_and_run=_constrained(domain)))
-    return X.reshape(q, -1).detach()
+        batch_initial_conditions=starts, return_best_only=False,
+        options=_solver_options(config, config.num_restarts if starts is None
+                                else starts.shape[0], hit_and_run=_constrained(domain)))
+    assert values is not None
+    return X[values.reshape(-1).argmax()].reshape(q, -1).detach()
 
 
 def _constrained(domain: SearchDomain) -> bool:

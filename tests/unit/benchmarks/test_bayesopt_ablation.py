@@ -44,3 +44,12 @@ def test_the_summary_is_over_the_variants_not_the_default(ablation: ModuleType) 
     results = {"a": {"default": variant(2.0, 1.0), "x": variant(1.0, 0.3)},
                "b": {"default": variant(4.0, 1.0), "x": variant(5.0, 0.6)}}
     assert ablation.summary(results) == (0.3, 0.5)
+
+
+def test_runs_off_the_benchmarks_batch_size_or_seeds_write_their_own_file(
+        ablation: ModuleType) -> None:
+    q = ablation.bench.Q
+    assert ablation.results_name(q, 0) == "bayesopt_ablation.json"
+    assert ablation.results_name(8, 0) == "bayesopt_ablation_q8.json"
+    assert ablation.results_name(q, 100) == "bayesopt_ablation_from100.json"
+    assert ablation.results_name(8, 100) == "bayesopt_ablation_q8_from100.json"

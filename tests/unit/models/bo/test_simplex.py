@@ -2,8 +2,9 @@
 its samples are uniform on the simplex (checked against the flat Dirichlet's moments and
 marginals), it is refused for constraints it cannot express, and the optimiser that uses it
 finds a known optimum on a face of the simplex, holds fixed components exactly, and makes
-suggestions that meet the composition sum to 1e-6 (greedy batches, joint batches, and greedy
-batches whose later steps are warm-started from the previous step's optima)."""
+suggestions that meet the composition sum to 1e-6 (greedy batches, joint batches, greedy
+batches whose later steps are warm-started from the previous step's optima, and pooled greedy
+batches refined jointly)."""
 
 from __future__ import annotations
 
@@ -118,13 +119,14 @@ def test_fixed_component_is_held_and_the_rest_optimised() -> None:
                           atol=1e-4)
 
 
-@pytest.mark.parametrize("mode", ["greedy", "joint", "warm"])
+@pytest.mark.parametrize("mode", ["greedy", "joint", "warm", "pooled"])
 def test_suggestions_meet_the_composition_sum(mode: str, fast_config: BOConfig) -> None:
     config = BOConfig(gp=fast_config.gp, acquisition=fast_config.acquisition,
                       optimizer=OptimizerConfig(num_restarts=2, simplex_restarts=4,
                                                 raw_samples=32, max_iterations=20,
                                                 joint_batch=mode == "joint",
-                                                warm_iterations=5 if mode == "warm" else 0),
+                                                warm_iterations=5 if mode == "warm" else 0,
+                                                pooled_from=2 if mode == "pooled" else None),
                       fixed_features={"c": 0.25}, quality=False)
     designs = space_filling_designs(SPACE, 8, seed=1).designs
     observations = [Observation(d, {"y": -(d["a"] - 1.2) ** 2 + d["t"], "k": d["b"]})
