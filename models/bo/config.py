@@ -18,14 +18,17 @@ from typing import Any
 class HillPriorConfig:
     r"""A saturating (Hill) prior mean in one input (see :mod:`models.bo.prior_mean`).
 
-    Measured on the nanoparticle lab (``benchmarks/bayesopt_ablation.py``, 30 paired seeds,
-    the prior on T-cell activation in dose): it did *worse* than the constant mean, median
-    final regret 23.0 against 16.4 (9 seeds better, 21 worse, sign-test p 0.04), with 74
-    infeasible suggestions against 52. A mean that rises with dose makes high doses look good
-    wherever the data are thin, and there high doses also raise the constrained complement
-    activation: on 10 of those seeds, 34 of 160 suggestions were above 4 mg/kg with the prior
-    against 15 without it. It is off by default; where the same input drives a constraint,
-    expect it to pull suggestions to the infeasible side.
+    Measured on the nanoparticle lab (``benchmarks/bayesopt_ablation.py``, the prior on T-cell
+    activation in dose, 30 paired seeds each): it never helped, and it suggested more
+    infeasible experiments. On seeds 0-29 its median final regret was 23.0 against the
+    constant mean's 16.4 (9 seeds better, 21 worse, sign-test p 0.04); on fresh seeds 100-129
+    (the default was tuned on 0-9) 23.6 against 23.7 (14 better, 16 worse): the regret harm
+    did not replicate. The infeasible suggestions did: 74 against 52, and 77 against 51. A
+    mean that rises with dose makes high doses look good wherever the data are thin, and there
+    high doses also raise the constrained complement activation: on 10 of the first seeds, 34
+    of 160 suggestions were above 4 mg/kg with the prior against 15 without it. It is off by
+    default; where the same input drives a constraint, expect it to pull suggestions to the
+    infeasible side.
 
     Attributes:
         parameter: The input the outcome saturates in (a continuous or integer parameter,
@@ -136,22 +139,28 @@ class OptimizerConfig:
             cut the CPU time of q = 8 from 6.3x to 3.7x that of q = 1 with acquisition
             values of the batch no worse (``benchmarks/bayesopt.py``'s q timing); the
             default since its regret was measured no worse (see ``max_iterations``).
-        pooled_from: Batches of at least this many designs (``None``: none) are built by
-            *pooled* greedy steps and then refined jointly, where the space allows warm
-            starts (continuous; box-bounded or composition groups by stick-breaking): the
-            first design by a full optimisation, each later one as the best acceptable
-            design of a pool (the earlier steps' local optima and ``raw_samples`` fresh
-            designs, scored in one evaluation with the batch so far pending, no solve), and
-            then the whole batch as the start of one joint solve of its acquisition
-            (``refine_iterations``), kept when each design still passes the checks and the
-            batch's joint value rose. Why: a greedy step costs a solve, so a batch of 8 cost
-            3.6x one design; pooled, 2.0x (nanoparticle lab, 24 observations, median over 8
-            seeds). Not for batches of 2, whose greedy batch already costs about 1.5x one
-            design: there the pooled batch's regret was no better (60 seeds, see
-            ``benchmarks/bayesopt_ablation.py``'s ``pooled_q2``).
+        pooled_from: Batches of at least this many designs (``None``, the default: none)
+            are built by *pooled* greedy steps and then refined jointly, where the space
+            allows warm starts (continuous; box-bounded, or composition groups by
+            stick-breaking): the first design by a full optimisation, each later one as the
+            best acceptable design of a pool (the first solve's local optima and
+            ``raw_samples`` fresh designs, scored in one evaluation with the batch so far
+            pending: no solve), then the whole batch as the one start of a joint solve of its
+            acquisition (``refine_iterations``), kept when each design still passes the checks
+            and the batch's joint value rose. What it buys: on the nanoparticle lab (24
+            observations, seeds 0-7) a batch of 8 took 1.85-2.09x (median 1.93x) the time of
+            one design, against 3.6x greedy; on Hartmann6 2.3x against 4.3x. What it costs: the
+            batch's log acquisition was lower than greedy's on 7 of those 8 nanoparticle seeds
+            (median by 0.02), and over whole campaigns at q = 8 (seeds 100-119,
+            ``benchmarks/results/bayesopt_ablation_q8_from100.json``) its final regret was no
+            different on the nanoparticle lab (11 seeds better, 9 worse) but worse on
+            constrained Hartmann6 (5 better, 15 worse, sign-test p 0.04; 40 infeasible
+            suggestions against 17). So greedy stays the default. The joint batch
+            (``joint_batch``) costs about the same and was far worse on both (1/19 and 4/16).
         refine_iterations: L-BFGS-B iterations of the joint refinement of a pooled batch
-            (``0``: no refinement). 20 won back most of what the pooled steps lose in the
-            batch's acquisition value at q = 8 (see ``pooled_from``); 30 all of it, at 2.2x.
+            (``0``: none). Nanoparticle lab, seeds 0-7, q = 8: 0 gives 1.32x with a batch log
+            acquisition 0.1-0.3 below greedy's; 20 gives 1.93x and wins most of it back; 30
+            gives 2.14x.
     """
 
     num_restarts: int = 4
@@ -165,6 +174,18 @@ class OptimizerConfig:
     warm_iterations: int = 10
     pooled_from: int | None = None
     refine_iterations: int = 20
+
+    def __post_init__(self) -> None:
+        if self.pooled_from is not None and (isinstance(self.pooled_from, bool) or
+                                             not isinstance(self.pooled_from, int) or
+                                             self.pooled_from < 2):
+            raise ValueError(f"optimizer.pooled_from must be null or a batch size of at least 2 "
+                             f"(a batch of one has no later designs to pool), got "
+                             f"{self.pooled_from!r}")
+        if isinstance(self.refine_iterations, bool) or \
+                not isinstance(self.refine_iterations, int) or self.refine_iterations < 0:
+            raise ValueError(f"optimizer.refine_iterations must be an integer >= 0, got "
+                             f"{self.refine_iterations!r}")
 
 
 @dataclass(frozen=True)

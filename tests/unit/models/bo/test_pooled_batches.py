@@ -124,3 +124,14 @@ def test_spaces_without_warm_starts_fall_back_to_greedy_steps(
         assert isinstance(p["k"], int) and p["c"] in ("p", "q") and 0.0 <= p["x"] <= 1.0
         assert p["x"] + 0.25 * p["k"] <= 1.2 + 1e-6
         assert not math.isnan(s.acquisition_value)
+
+
+@pytest.mark.parametrize(("options", "field"), [
+    ({"pooled_from": 1}, "pooled_from"), ({"pooled_from": "3"}, "pooled_from"),
+    ({"pooled_from": True}, "pooled_from"), ({"refine_iterations": -1}, "refine_iterations"),
+    ({"refine_iterations": 2.5}, "refine_iterations")])
+def test_bad_pooling_options_are_refused_by_name(options: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValueError, match=f"optimizer.{field}"):
+        BOConfig.from_dict({"optimizer": options})
+    assert BOConfig.from_dict({"optimizer": {"pooled_from": 2, "refine_iterations": 0}}) \
+        .optimizer.pooled_from == 2
