@@ -98,10 +98,12 @@ def test_bayesian_space_fills_first_then_stores_a_model_and_its_predictions(
     assert second.number == 2 and any(second.metrics["warm_started"].values())
 
 
+@pytest.mark.parametrize(("config", "named"), [
+    ({"optimiser": {}}, "optimiser"), ({"optimizer": {"pooled_from": 1}}, "pooled_from")])
 def test_bad_strategy_config_fails_the_job_with_the_option_named(
-        project_key: tuple[uuid.UUID, str]) -> None:
+        project_key: tuple[uuid.UUID, str], config: dict[str, Any], named: str) -> None:
     project_id, _ = project_key
-    options = {"initial_points": 1, "config": {"optimiser": {}}}
+    options = {"initial_points": 1, "config": config}
     campaign_id = make_campaign(project_id, problem="branin",
                                 strategy={"kind": "bayesian", "options": options})
     start = suggest_now(project_id, campaign_id, 1)
@@ -110,7 +112,7 @@ def test_bad_strategy_config_fails_the_job_with_the_option_named(
     assert run_job(job_id, suggest.handle) is Outcome.failed
     error = job_row(job_id).error
     assert error is not None and error["type"] == "InvalidOptionsError"
-    assert "optimiser" in error["message"] and error["details"] == {"option": "config"}
+    assert named in error["message"] and error["details"] == {"option": "config"}
 
 
 def test_a_client_gets_its_pending_suggestions_back_before_new_ones(
