@@ -19,10 +19,10 @@ class HillPriorConfig:
     r"""A saturating (Hill) prior mean in one input (see :mod:`models.bo.prior_mean`).
 
     Measured on the nanoparticle lab (``benchmarks/bayesopt_ablation.py``, the prior on T-cell
-    activation in dose, 30 paired seeds each): it never helped, and it suggested more
+    activation in dose, 30 paired seeds each): it showed no benefit, and it suggested more
     infeasible experiments. On seeds 0-29 its median final regret was 23.0 against the
     constant mean's 16.4 (9 seeds better, 21 worse, sign-test p 0.04); on fresh seeds 100-129
-    (the default was tuned on 0-9) 23.6 against 23.7 (14 better, 16 worse): the regret harm
+    (some defaults were chosen on 0-9) 23.6 against 23.7 (14 better, 16 worse): the regret harm
     did not replicate. The infeasible suggestions did: 74 against 52, and 77 against 51. A
     mean that rises with dose makes high doses look good wherever the data are thin, and there
     high doses also raise the constrained complement activation: on 10 of the first seeds, 34
@@ -159,7 +159,7 @@ class OptimizerConfig:
             (``joint_batch``) costs about the same and was far worse on both (1/19 and 4/16).
         refine_iterations: L-BFGS-B iterations of the joint refinement of a pooled batch
             (``0``: none). Nanoparticle lab, seeds 0-7, q = 8: 0 gives 1.32x with a batch log
-            acquisition 0.1-0.3 below greedy's; 20 gives 1.93x and wins most of it back; 30
+            acquisition 0.05-0.33 below greedy's; 20 gives 1.93x and wins most of it back; 30
             gives 2.14x.
     """
 
