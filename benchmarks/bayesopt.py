@@ -736,6 +736,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="1 seed, 12 evaluations, no designloop_joint")
     parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds first-seed .. first-seed + seeds - 1 (some of designloop's "
+                             "defaults were chosen on seeds 0-9; the peers' were not)")
     parser.add_argument("--budget", type=int, default=None, help="evaluations per run")
     parser.add_argument("--tools", default=DEFAULT_TOOLS)
     parser.add_argument("--jobs", type=int, default=1,
@@ -755,7 +758,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     problems = list(_problems().values())
     jobs = [(problem.name, seed, tool, budget) for problem in problems
-            for seed in range(seeds) for tool in tools if applies(tool, problem)]
+            for seed in range(args.first_seed, args.first_seed + seeds)
+            for tool in tools if applies(tool, problem)]
     traces: dict[tuple[str, str], list[Trace]] = {}
     if args.jobs > 1:
         context = multiprocessing.get_context("fork")
@@ -801,7 +805,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"<= 1 in {spread['share_at_most_1']:.0%} of them")
     out = args.results
     out.mkdir(parents=True, exist_ok=True)
-    payload = {"mode": "quick" if args.quick else "full", "seeds": seeds, "budget": budget,
+    payload = {"mode": "quick" if args.quick else "full", "seeds": seeds,
+               "first_seed": args.first_seed, "budget": budget,
                "initial": INITIAL, "q": Q, "tools": tools, "skipped": skipped,
                "results": results, "q_timing": timing, "hill_prior": hill,
                "paired_vs_peers": paired, "regret_ratio_spread": spread,

@@ -3,7 +3,8 @@ from a pool instead of a solve each, and the batch is then refined jointly. Chec
 designs are new (not pending, not repeated) and feasible; the joint refinement raises the
 batch's acquisition value over the pooled batch it starts from and never returns a lower one;
 batches smaller than ``pooled_from`` are built exactly as without the option; spaces without
-warm starts (integers, categoricals, linear constraints) fall back to full greedy steps."""
+warm starts (integers, categoricals, linear constraints) fall back to full greedy steps; and
+the refinement reaches a batch optimum known in closed form."""
 
 from __future__ import annotations
 
@@ -13,8 +14,13 @@ from typing import Any
 import pytest
 import torch
 
+from botorch.acquisition import AcquisitionFunction
+from torch import Tensor
+from torch.nn import Module
+
 from models.bo import optimize
 from models.bo.config import BOConfig, OptimizerConfig
+from models.bo.encoding import Encoder
 from models.bo.problem import Objective, Observation, OutcomeConstraint
 from models.bo.suggest import BOResult, suggest
 from models.design.space_filling import space_filling_designs
@@ -69,6 +75,35 @@ def test_a_pooled_batch_is_new_feasible_and_avoids_the_pending_designs(
         assert all(-1.0 <= v <= 2.0 for v in row)
         for p in pending:
             assert max(abs(a - b) for a, b in zip(row, p.values(), strict=True)) > 1e-6
+
+
+class _Targets(AcquisitionFunction):
+    """``-sum_i |x_i - t_i|^2`` over a batch's designs in order (pending designs ignored): a
+    one-design batch is best at ``t_1``, a two-design batch at ``(t_1, t_2)``."""
+
+    def __init__(self, targets: Tensor) -> None:
+        Module.__init__(self)
+        self.targets = targets
+        self.X_pending: Tensor | None = None
+
+    def forward(self, X: Tensor) -> Tensor:
+        return -(X - self.targets[:X.shape[-2]]).pow(2).sum(dim=(-1, -2))
+
+
+def test_the_refinement_reaches_a_known_batch_optimum() -> None:
+    """The pooled step can only offer a second design near ``t_1`` or a random one; the joint
+    solve that follows must move the batch to ``(t_1, t_2)``."""
+    targets = torch.tensor([[0.5, -0.5, 1.0], [1.5, 0.25, -0.75]], dtype=torch.float64)
+    config = OptimizerConfig(num_restarts=2, raw_samples=32, max_iterations=100,
+                             pooled_from=2, refine_iterations=100)
+    batch = optimize.optimize_acquisition(_Targets(targets), Encoder(BOX), q=2, fixed={},
+                                          config=config, seed=0).X
+    assert torch.allclose(batch, targets, atol=1e-4), batch
+    unrefined = optimize.optimize_acquisition(
+        _Targets(targets), Encoder(BOX), q=2, fixed={}, seed=0,
+        config=OptimizerConfig(num_restarts=2, raw_samples=32, max_iterations=100,
+                               pooled_from=2, refine_iterations=0)).X
+    assert float((unrefined[1] - targets[1]).abs().max()) > 0.1
 
 
 def test_the_joint_refinement_raises_the_batch_value(fast_config: BOConfig) -> None:
