@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import torch
-
 from botorch.acquisition import AcquisitionFunction
 from torch import Tensor
 from torch.nn import Module
