@@ -25,6 +25,8 @@ Variants (:data:`VARIANTS`):
   (unchanged, :math:`f(b) = b`); the noise is inferred, so this is Ax's transform exactly;
 * ``no_pruning`` — the whole baseline in qLogNEI instead of BoTorch's pruning of designs
   unlikely to be the best;
+* ``ax_acquisition`` — ``mc_512`` and ``eta_1e-3`` together; ``ax_like`` — those and
+  ``bilog``;
 * ``hill_prior`` — not an Ax default but designloop's option: a saturating Hill prior mean in
   dose for T-cell activation, learned with the kernel (the nanoparticle lab only; issue 7's
   "how much the prior helps against a constant mean", on 30 seeds instead of the main
@@ -104,6 +106,12 @@ VARIANTS: dict[str, tuple[str, BOConfig, bool]] = {
                                                                       winsorize=True)),
                   False),
     "bilog": ("constraint measurements through Ax's BilogY", DEFAULT, True),
+    "ax_acquisition": ("Ax's acquisition settings: 512 QMC samples and eta 1e-3",
+                       dataclasses.replace(DEFAULT, acquisition=dataclasses.replace(
+                           DEFAULT.acquisition, mc_samples=512, eta=1e-3)), False),
+    "ax_like": ("Ax's acquisition settings and BilogY on the constraint",
+                dataclasses.replace(DEFAULT, acquisition=dataclasses.replace(
+                    DEFAULT.acquisition, mc_samples=512, eta=1e-3)), True),
     "no_pruning": ("no pruning of the qLogNEI baseline",
                    dataclasses.replace(DEFAULT, acquisition=dataclasses.replace(
                        DEFAULT.acquisition, prune_baseline=False)), False),
