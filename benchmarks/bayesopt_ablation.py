@@ -84,43 +84,40 @@ from models.bo.config import BOConfig
 RESULTS = HERE / "results"
 DEFAULT = BOConfig()
 
+def _changed(section: str, **changes: Any) -> BOConfig:
+    """The default configuration with fields of one of its sections (``"gp"``,
+    ``"acquisition"``, ``"optimizer"``) changed."""
+    return dataclasses.replace(DEFAULT, **{section: dataclasses.replace(
+        getattr(DEFAULT, section), **changes)})
+
+
+#: Ax's acquisition settings: BoTorch's default 512 QMC samples and feasibility temperature.
+AX_ACQUISITION = _changed("acquisition", mc_samples=512, eta=1e-3)
+
 #: name -> (what it changes, its configuration, whether the constraint is bilog-transformed).
 VARIANTS: dict[str, tuple[str, BOConfig, bool]] = {
     "default": ("designloop's default configuration", DEFAULT, False),
     "cold_fit": ("GPs refitted from their priors every round",
-                 dataclasses.replace(DEFAULT, gp=dataclasses.replace(DEFAULT.gp,
-                                                                     warm_start=False)),
-                 False),
-    "mc_512": ("512 QMC samples instead of 128",
-               dataclasses.replace(DEFAULT, acquisition=dataclasses.replace(
-                   DEFAULT.acquisition, mc_samples=512)), False),
+                 _changed("gp", warm_start=False), False),
+    "mc_512": ("512 QMC samples instead of 128", _changed("acquisition", mc_samples=512),
+               False),
     "eta_1e-3": ("feasibility temperature 1e-3 instead of 1e-2",
-                 dataclasses.replace(DEFAULT, acquisition=dataclasses.replace(
-                     DEFAULT.acquisition, eta=1e-3)), False),
+                 _changed("acquisition", eta=1e-3), False),
     "ax_optimizer": ("20 restarts from 1024 raw samples, 200 iterations, no warm steps",
-                     dataclasses.replace(DEFAULT, optimizer=dataclasses.replace(
-                         DEFAULT.optimizer, num_restarts=20, simplex_restarts=20,
-                         raw_samples=1024, max_iterations=200, warm_iterations=0)), False),
-    "winsorize": ("outcomes winsorised at Tukey's fences",
-                  dataclasses.replace(DEFAULT, gp=dataclasses.replace(DEFAULT.gp,
-                                                                      winsorize=True)),
+                     _changed("optimizer", num_restarts=20, simplex_restarts=20,
+                              raw_samples=1024, max_iterations=200, warm_iterations=0), False),
+    "winsorize": ("outcomes winsorised at Tukey's fences", _changed("gp", winsorize=True),
                   False),
     "bilog": ("constraint measurements through Ax's BilogY", DEFAULT, True),
     "ax_acquisition": ("Ax's acquisition settings: 512 QMC samples and eta 1e-3",
-                       dataclasses.replace(DEFAULT, acquisition=dataclasses.replace(
-                           DEFAULT.acquisition, mc_samples=512, eta=1e-3)), False),
-    "ax_like": ("Ax's acquisition settings and BilogY on the constraint",
-                dataclasses.replace(DEFAULT, acquisition=dataclasses.replace(
-                    DEFAULT.acquisition, mc_samples=512, eta=1e-3)), True),
+                       AX_ACQUISITION, False),
+    "ax_like": ("Ax's acquisition settings and BilogY on the constraint", AX_ACQUISITION, True),
     "no_pruning": ("no pruning of the qLogNEI baseline",
-                   dataclasses.replace(DEFAULT, acquisition=dataclasses.replace(
-                       DEFAULT.acquisition, prune_baseline=False)), False),
+                   _changed("acquisition", prune_baseline=False), False),
     "pooled_batches": ("later designs of a batch from a pool, the batch refined jointly",
-                       dataclasses.replace(DEFAULT, optimizer=dataclasses.replace(
-                           DEFAULT.optimizer, pooled_from=2)), False),
+                       _changed("optimizer", pooled_from=2), False),
     "joint_batches": ("every batch optimised jointly, in one solve",
-                      dataclasses.replace(DEFAULT, optimizer=dataclasses.replace(
-                          DEFAULT.optimizer, joint_batch=True)), False),
+                      _changed("optimizer", joint_batch=True), False),
     "hill_prior": ("a saturating Hill prior mean in dose for T-cell activation", bench.HILL,
                    False),
 }

@@ -346,12 +346,14 @@ def optimize_acquisition(acq_function: AcquisitionFunction, encoder: Encoder, *,
     return Candidates(X=torch.cat(chosen), replaced=replaced)
 
 
-def _fresh_samples(domain: SearchDomain, config: OptimizerConfig, seed: int
-                   ) -> tuple[Tensor, int] | None:
+def _fresh_samples(encoder: Encoder, domain: SearchDomain, config: OptimizerConfig,
+                   seed: int) -> tuple[Tensor, int] | None:
     """``(raw_samples x 1 x d_free fresh random designs, restarts of a fresh step)`` where a
     greedy step may start from the previous step's optima: continuous spaces, box-bounded or
-    with composition groups searched by stick-breaking; ``None`` elsewhere."""
-    if not domain.free or domain.discrete_dims or domain.cat_dims:
+    with composition groups searched by stick-breaking, without cardinality limits; ``None``
+    elsewhere."""
+    if not domain.free or domain.discrete_dims or domain.cat_dims or \
+            encoder.cardinality_groups:
         return None
     mapping = _stick_breaking(domain, config)
     if mapping is not None:
@@ -375,9 +377,10 @@ def _warm_starts(acq_function: AcquisitionFunction, encoder: Encoder, domain: Se
     Why the cap: the previous step's optima include its own warm starts, so without it the
     starts grew by ``num_restarts`` every step (36 by the eighth design of a stick-breaking
     batch), and an evaluation of 36 restarts cost 5 times one of 8."""
-    fresh = _fresh_samples(domain, config, seed)
-    if not config.warm_iterations or previous is None or fresh is None or \
-            encoder.cardinality_groups:
+    if not config.warm_iterations or previous is None:
+        return None
+    fresh = _fresh_samples(encoder, domain, config, seed)
+    if fresh is None:
         return None
     samples, restarts = fresh
     with torch.no_grad():
@@ -394,15 +397,15 @@ def _pooled_step(acq_function: AcquisitionFunction, encoder: Encoder, domain: Se
     """`r x d`: the candidates of a pooled greedy step, acceptable ones only, best first: the
     local optima of the batch's first solve (``previous``) and ``raw_samples`` fresh random
     designs, scored in one evaluation with the batch so far pending. ``None`` on the first
-    step, where the space has no warm starts (see :func:`_fresh_samples`; also cardinality
-    limits), or when no candidate is acceptable."""
-    fresh = _fresh_samples(domain, config, seed)
-    if previous is None or fresh is None or encoder.cardinality_groups:
+    step, where the space has no warm starts (see :func:`_fresh_samples`), or when no
+    candidate is acceptable."""
+    if previous is None:
         return None
-    samples, _ = fresh
-    kept = previous[acceptable(previous)]
-    pool = torch.cat([kept, encoder.snap(domain.expand(samples.squeeze(-2).to(kept)),
-                                         fixed=domain.fixed)])
+    fresh = _fresh_samples(encoder, domain, config, seed)
+    if fresh is None:
+        return None
+    samples = encoder.snap(domain.expand(fresh[0].squeeze(-2).to(previous)), fixed=domain.fixed)
+    pool = torch.cat([previous, samples])
     pool = pool[acceptable(pool)]
     if not pool.shape[0]:
         return None
@@ -486,16 +489,15 @@ def _optimize_joint(acq_function: AcquisitionFunction, domain: SearchDomain,
     mapping = _stick_breaking(domain, config)
     if mapping is not None:
         return _optimize_simplex(acq_function, mapping, config, q=q, starts=starts)[:q]
-    X, values = optimize_acqf(
+    X, _ = optimize_acqf(
         acq_function, bounds=domain.bounds, q=q, num_restarts=config.num_restarts,
         raw_samples=config.raw_samples,
         inequality_constraints=domain.inequality_constraints or None,
         equality_constraints=domain.equality_constraints or None,
-        batch_initial_conditions=starts, return_best_only=False,
+        batch_initial_conditions=starts,
         options=_solver_options(config, config.num_restarts if starts is None
                                 else starts.shape[0], hit_and_run=_constrained(domain)))
-    assert values is not None
-    return X[values.reshape(-1).argmax()].reshape(q, -1).detach()
+    return X.reshape(q, -1).detach()
 
 
 def _constrained(domain: SearchDomain) -> bool:
