@@ -80,6 +80,7 @@ if str(HERE) not in sys.path:
 import bayesopt as bench  # the benchmark beside this script (it puts the root on the path)
 
 from models.bo.config import BOConfig
+from models.numerics import numerics
 
 RESULTS = HERE / "results"
 DEFAULT = BOConfig()
@@ -262,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     path.write_text(json.dumps({
         "mode": "quick" if args.quick else "full", "seeds": seeds,
         "first_seed": args.first_seed, "budget": budget,
-        "initial": bench.INITIAL, "q": args.q, "jobs": args.jobs,
+        "initial": bench.INITIAL, "q": args.q, "jobs": args.jobs, "numerics": numerics(),
         "variants": {v: VARIANTS[v][0] for v in variants}, "results": results,
         "min_sign_test_p": min_p, "best_median_vs_default": best_ratio,
         "wall_seconds": time.perf_counter() - started}, indent=1))

@@ -18,7 +18,9 @@ seed, the :class:`~models.bo.config.BOConfig` (``bo``) and, for a warm start, th
 model state it started from. So a round's model version config records all four:
 ``weights_sha256`` (the SHA-256 of its own weights) and ``warm_start`` (the SHA-256 and data hash
 of the weights it was handed, or ``None`` for a cold start): the version it warm-started from is
-the one whose ``weights_sha256`` matches (see :func:`replay_inputs`).
+the one whose ``weights_sha256`` matches (see :func:`replay_inputs`). The same bits come back
+on another machine only with the same libraries, MKL code path and thread count
+(:mod:`models.numerics`): the config records them as ``numerics``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from models.design.rounds import (
 )
 from models.design.space_filling_round import space_filling_round
 from models.json_safety import finite_metrics
+from models.numerics import numerics
 
 MODEL_KIND = "gp"
 #: The default space-filling start is at most this many points (large spaces would otherwise
@@ -72,7 +75,8 @@ def propose(request: RoundRequest) -> RoundResult:
                                                   "data_hash": bo.data_hash,
                                                   "weights_sha256": weights_sha256(
                                                       bo.model_state),
-                                                  "warm_start": _warm_start(request)},
+                                                  "warm_start": _warm_start(request),
+                                                  "numerics": numerics()},
                                           metrics=bo.metrics),
                        info={"phase": "bayesian", "acquisition": bo.metrics.get("acquisition"),
                              "seconds": bo.metrics.get("total_seconds")})

@@ -73,3 +73,28 @@ def test_seed_by_seed_counts_wins_ties_and_losses(bench: ModuleType) -> None:
     assert (record["seeds_better"], record["seeds_equal"], record["seeds_worse"]) == (3, 1, 0)
     assert record["sign_test_p"] == pytest.approx(0.25)  # 3 wins of 3: 2 * 0.5**3
     assert bench.seed_by_seed([1.0], [1.0])["sign_test_p"] == 1.0
+
+
+class _ShortClient:
+    """Gives at most ``per_call[i]`` trials on its i-th call (Ax's ``Client`` gave one where
+    two were asked for on its first BO call), remembering what was asked for."""
+
+    def __init__(self, per_call: list[int]) -> None:
+        self.per_call, self.asked, self.next_index = list(per_call), [], 0
+
+    def get_next_trials(self, max_trials: int) -> dict[int, dict[str, float]]:
+        self.asked.append(max_trials)
+        count = min(max_trials, self.per_call.pop(0))
+        trials = {self.next_index + i: {"x": float(self.next_index + i)} for i in range(count)}
+        self.next_index += count
+        return trials
+
+
+def test_an_ax_round_is_topped_up_to_its_batch_size(bench: ModuleType) -> None:
+    """A short answer is asked again for the rest (with the first trials running), so every
+    tool gets the same rounds; an empty answer ends the round instead of looping."""
+    client = _ShortClient([1, 5])
+    assert list(bench._ax_batch(client, 2)) == [0, 1]
+    assert client.asked == [2, 1]
+    assert list(bench._ax_batch(_ShortClient([2]), 2)) == [0, 1]
+    assert list(bench._ax_batch(_ShortClient([1, 0]), 3)) == [0]

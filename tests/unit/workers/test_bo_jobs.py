@@ -1,6 +1,7 @@
 """Bayesian-optimisation rounds through the suggest job on a real database: an outcome that
 cannot be fitted (all values identical) takes the deliberate flat fallback and nothing
-non-finite is stored; and a stored round replays exactly from what the database holds."""
+non-finite is stored; and a stored round replays exactly from what the database holds (and
+records the numerical environment a replay elsewhere needs)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from models.bo.data import data_hash
 from models.bo.problem import Observation as BOObservation
 from models.bo.round import replay_inputs
 from models.bo.suggest import suggest
+from models.numerics import numerics
 from models.problems.branin.problem import BraninProblem
 from models.space.space import Space
 from service.config import Settings
@@ -118,6 +120,8 @@ def test_a_warm_started_round_replays_exactly_from_the_database(
             .where(ModelVersion.campaign_id == campaign_id, ModelVersion.kind == "gp"))]
     assert len(seen) == 6
     assert data_hash(seen, []) == v2.config["data_hash"]  # nothing was pending then
+    # What the same bits on another machine depend on (libraries, MKL's code path, threads).
+    assert v2.config["numerics"] == numerics()
     config, seed, previous = replay_inputs(v2.config, versions)
     assert seed == v2.config["seed"] and previous is not None
 
