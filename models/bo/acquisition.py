@@ -25,6 +25,16 @@ BoTorch's class, in fewer tensor operations (``AcquisitionConfig.fused_evaluatio
 Reference point (several objectives): given in the config, or inferred with BoTorch's
 ``infer_reference_point`` from the model's mean at the observed designs, over those that meet
 every constraint (all of them when none does).
+
+No compiled hypervolume kernel (:func:`never_compile_hypervolume_kernel`): BoTorch 0.18's
+qLogNEHVI compiles a fused C++ kernel the first time a process builds one, with
+``-march=native``, and falls back to its torch code where no compiler or ``ninja`` is found.
+For a service that is three problems: a worker's first multi-objective job waits for a C++
+build (under the test suite's load on this 2-core machine the build ran 7 minutes, and a test
+timed out at 300 s before it linked); the numbers depend on the machine that compiled them
+(native instructions), which breaks the bit-for-bit replay :mod:`models.numerics` provides;
+and two workers, one with a compiler and one without, suggest different designs from the same
+data. So every process uses BoTorch's torch implementation of the same quantity.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import botorch.acquisition.multi_objective.logei as botorch_hypervolume
 import torch
 from botorch.acquisition import AcquisitionFunction
 from botorch.acquisition.logei import qLogNoisyExpectedImprovement
@@ -50,6 +61,19 @@ from models.bo.problem import Objective, OutcomeConstraint
 from models.bo.sample_terms import OutcomeSlack, SignedOutcome
 
 Constraint = Callable[..., Tensor]
+
+
+def never_compile_hypervolume_kernel() -> None:
+    """Make BoTorch's qLogNEHVI use its torch code, never its JIT-compiled C++ kernel (see the
+    module's notes): marks the kernel's one load attempt as made, with no kernel loaded. The
+    switch is private to BoTorch (``botorch.acquisition.multi_objective.logei``); BoTorch is
+    pinned (``constraints.txt``), and ``tests/unit/models/bo/test_multi_objective.py`` fails if
+    a release moves it."""
+    botorch_hypervolume._C = None
+    botorch_hypervolume._load_attempted = True
+
+
+never_compile_hypervolume_kernel()
 
 
 def constraint_callables(constraints: Sequence[OutcomeConstraint], outputs: Sequence[str],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 import torch
 from botorch.test_functions.multi_objective import BraninCurrin
 from botorch.utils.multi_objective.hypervolume import Hypervolume
@@ -71,3 +72,20 @@ def test_several_objectives_with_an_outcome_constraint() -> None:
     # The constraint is cheap to model (it is linear): the suggestions respect it.
     assert all(s.parameters["x0"] + s.parameters["x1"] <= 1.0 + 1e-3
                for s in result.suggestions)
+
+
+def test_no_hypervolume_kernel_is_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """qLogNEHVI runs BoTorch's torch code: building one starts no C++ build (BoTorch 0.18
+    compiles its fused kernel with -march=native on first use, minutes on this machine, and
+    machine-specific bits), and the kernel is not loaded."""
+    import botorch.acquisition.multi_objective.logei as botorch_hypervolume
+    import torch.utils.cpp_extension
+
+    builds: list[object] = []
+    monkeypatch.setattr(torch.utils.cpp_extension, "load",
+                        lambda *args, **kwargs: builds.append(kwargs))
+    observations = _evaluate(space_filling_designs(SQUARE, 6, seed=0).designs)
+    result = suggest(SQUARE, observations, [], OBJECTIVES, [], q=1, config=CONFIG, seed=0)
+    assert result.metrics["acquisition"] == "qLogNEHVI"
+    assert builds == []
+    assert botorch_hypervolume._C is None
