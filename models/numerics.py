@@ -12,7 +12,8 @@ machine's AVX-512 path, 0.74 / 0.75 on its AVX2 path and 0.68 / 1.49 on the comp
 single suggestion (10 observations, ``q = 2``) already differed in its second design's second
 decimal. So without a pinned path a stored suggestion's "seed and data hash replay it exactly"
 held only on the processor that made it, and a benchmark's per-seed figures could not be
-reproduced on another machine (the committed BO benchmark's were not, in a later session).
+reproduced on another machine (the BO benchmark's committed ones were not, on the next
+session's machine).
 
 MKL's *conditional numerical reproducibility* fixes the path: with ``MKL_CBWR=AVX2`` it runs
 its AVX2 kernels on every processor that has AVX2 (Intel since 2013, AMD since 2015), whatever

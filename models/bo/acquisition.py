@@ -30,11 +30,14 @@ No compiled hypervolume kernel (:func:`never_compile_hypervolume_kernel`): BoTor
 qLogNEHVI compiles a fused C++ kernel the first time a process builds one, with
 ``-march=native``, and falls back to its torch code where no compiler or ``ninja`` is found.
 For a service that is three problems: a worker's first multi-objective job waits for a C++
-build (under the test suite's load on this 2-core machine the build ran 7 minutes, and a test
+build (under the test suite's load on this 2-core machine the build ran over 7 minutes, and a test
 timed out at 300 s before it linked); the numbers depend on the machine that compiled them
 (native instructions), which breaks the bit-for-bit replay :mod:`models.numerics` provides;
 and two workers, one with a compiler and one without, suggest different designs from the same
-data. So every process uses BoTorch's torch implementation of the same quantity.
+data. So every process uses BoTorch's torch implementation of the same quantity. What it
+costs: a 2-objective suggestion (BraninCurrin, 20 observations, ``q = 2``) took 0.39 s on the
+torch path against 0.25 s with the compiled kernel (medians of 3 calls, two runs each), with
+the same designs to 6 decimals; the compile itself took 24 s on this machine when idle.
 """
 
 from __future__ import annotations
